@@ -1,0 +1,38 @@
+"""The catalogue of derivations: name -> (title, factory), imported lazily.
+
+``ldyn derive --list`` reads the names and titles without building anything; the
+factories are ``"module:function"`` strings resolved on first use.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+#: name -> (title, "module:function" inside derive/)
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "gd": ("Gradient descent: the update rule as a dynamical system", "gradient_descent:gd_derivation"),
+    "gd-steepest-descent": ("Gradient descent from the first-order Taylor expansion",
+                            "gradient_descent:steepest_descent"),
+    "gd-forward-euler": ("Gradient descent is forward Euler on gradient flow", "gradient_descent:forward_euler"),
+    "gd-quadratic-stability": ("Stability of gradient descent on a quadratic", "gradient_descent:quadratic_stability"),
+    "gd-modified-equation": ("The modified equation of gradient descent, for any smooth loss",
+                             "modified_equation:generic_modified_equation"),
+}
+
+
+def names() -> list[str]:
+    """All derivation names, in catalogue order."""
+    return list(CATALOGUE)
+
+
+def factory(name: str) -> Callable:
+    """The function that builds derivation ``name``; KeyError lists the known names."""
+    if name not in CATALOGUE:
+        raise KeyError(f"unknown derivation {name!r}; known: {', '.join(CATALOGUE)}")
+    module, func = CATALOGUE[name][1].split(":")
+    return getattr(importlib.import_module(f"derive.{module}"), func)
+
+
+def build(name: str):
+    """Build derivation ``name`` (a :class:`derive.derivation.Derivation`)."""
+    return factory(name)()

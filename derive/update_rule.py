@@ -1,0 +1,183 @@
+"""Update rules: discrete-time maps on an optimizer's state, symbolically.
+
+An :class:`UpdateRule` acts coordinate-wise on a state ``(θ, s₁, s₂, ...)`` with
+hyperparameters (η, β, ...) and a gradient oracle ``g``: the update is a tuple of SymPy
+expressions, one per state symbol, in which the oracle appears applied to a point,
+``g(θ)`` (or ``g(θ + βv)`` for a look-ahead).  From it:
+
+* ``jacobian()``            ∂(new state)/∂(state), with g' standing for the curvature;
+* ``on_quadratic(λ)``       the map on L = ½λθ² (per Hessian eigen-direction), g(x) = λx;
+* ``iteration_matrix(λ)``   its (constant) Jacobian, and ``characteristic_polynomial``;
+* ``fixed_points()``        states the map leaves unchanged, with g(θ*) = 0;
+* ``continuous_limit()``    lim_{η→0} (new state − state)/η, the ODE it discretizes;
+* ``lambdify(**hyper)``     a NumPy optimizer in the protocol of ``numeric.optimizers``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+#: the gradient oracle: g(x) is ∇L evaluated at x (coordinate-wise)
+g = sp.Function("g")
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """A symbolic optimizer update ``state ↦ update`` (see module docstring)."""
+
+    name: str
+    title: str
+    state: tuple[sp.Symbol, ...]  # state[0] is the parameter θ
+    hyper: dict[str, sp.Symbol]  # protocol name ("lr") -> symbol (η)
+    update: tuple[sp.Expr, ...]  # the new value of each state symbol
+    state_names: tuple[str, ...] = ()  # protocol keys of state[1:]
+    init: tuple[sp.Expr, ...] = ()  # initial values of state[1:]
+    defaults: dict[str, float] = field(default_factory=dict)
+    oracle: Any = g
+
+    def __post_init__(self) -> None:
+        if len(self.update) != len(self.state):
+            raise ValueError(f"{self.name}: {len(self.state)} state symbols but {len(self.update)} updates")
+        if len(self.state_names) != len(self.state) - 1 or len(self.init) != len(self.state) - 1:
+            raise ValueError(f"{self.name}: give a protocol name and an initial value for each state symbol after θ")
+
+    # -- the map and its linearization ---------------------------------------------
+    @property
+    def theta(self) -> sp.Symbol:
+        return self.state[0]
+
+    def as_matrix(self) -> sp.Matrix:
+        """The map as a column vector of new state values."""
+        return sp.Matrix(self.update)
+
+    def jacobian(self) -> sp.Matrix:
+        """∂(new state)/∂(state); derivatives of the oracle are the local curvature."""
+        return sp.simplify(self.as_matrix().jacobian(sp.Matrix(self.state)).doit())
+
+    def on_quadratic(self, lam: sp.Expr) -> sp.Matrix:
+        """The map on L(θ) = ½ λ θ², i.e. with the oracle g(x) = λ x."""
+        x = sp.Dummy("x")
+        return self.as_matrix().replace(self.oracle, sp.Lambda(x, lam * x)).applyfunc(sp.expand)
+
+    def iteration_matrix(self, lam: sp.Expr) -> sp.Matrix:
+        """The constant matrix M with state_{t+1} = M state_t on L = ½ λ θ²."""
+        return self.on_quadratic(lam).jacobian(sp.Matrix(self.state)).applyfunc(sp.simplify)
+
+    def characteristic_polynomial(self, lam: sp.Expr, z: sp.Symbol) -> sp.Expr:
+        """det(z I − M(λ)), whose roots are the eigenvalues of the iteration."""
+        m = self.iteration_matrix(lam)
+        return sp.expand((z * sp.eye(m.shape[0]) - m).det())
+
+    def fixed_points(self) -> list[dict]:
+        """Solutions of update(s) = s for the other state entries and for the gradient
+        value g* = g(θ*) at a fixed point (e.g. GD with weight decay: g* = −λ_wd θ*)."""
+        gstar = sp.Symbol("g^*", real=True)
+        x = sp.Dummy("x")
+        eqs = [sp.expand(u.replace(self.oracle, sp.Lambda(x, gstar)) - s) for u, s in zip(self.update, self.state)]
+        return sp.solve(eqs, [gstar, *self.state[1:]], dict=True)
+
+    def continuous_limit(self, step: sp.Symbol | None = None) -> sp.Matrix:
+        """lim_{η→0} (update − state)/η: the vector field of the ODE the rule discretizes."""
+        step = step if step is not None else self.hyper["lr"]
+        diff = (self.as_matrix() - sp.Matrix(self.state)) / step
+        return diff.applyfunc(lambda e: sp.limit(sp.expand(e), step, 0))
+
+    # -- NumPy ----------------------------------------------------------------------
+    def lambdify(self, **hyper: float) -> "LambdifiedOptimizer":
+        """A NumPy optimizer (``init``/``step``) computing this rule; hyperparameters by
+        protocol name, defaults from ``self.defaults``."""
+        return LambdifiedOptimizer(self, _hyper_values(self, hyper))
+
+
+def _hyper_values(rule: UpdateRule, given: dict[str, float]) -> dict[str, float]:
+    unknown = sorted(set(given) - set(rule.hyper))
+    if unknown:
+        raise ValueError(f"{rule.name}: unknown hyperparameter(s) {unknown}; it takes {sorted(rule.hyper)}")
+    values = {**rule.defaults, **given}
+    missing = sorted(set(rule.hyper) - set(values))
+    if missing:
+        raise ValueError(f"{rule.name}: missing hyperparameter(s) {missing}")
+    for k, v in values.items():
+        if not np.isfinite(float(v)):
+            raise ValueError(f"{rule.name}: hyperparameter {k} must be finite, got {v}")
+    return {k: float(v) for k, v in values.items()}
+
+
+_COMPILED: dict[int, Any] = {}
+
+
+def _compile(rule: UpdateRule):
+    """lambdify once per rule: f(state..., grads, hyper...) -> new state tuple."""
+    key = id(rule)
+    if key not in _COMPILED:
+        grads = sp.Symbol("grads")
+        exprs = [u.subs(rule.oracle(rule.theta), grads) for u in rule.update]
+        leftover = [e for e in exprs if e.has(rule.oracle)]
+        if leftover:
+            raise ValueError(f"{rule.name}: the oracle is applied away from θ ({leftover[0]}); "
+                             "the optimizer protocol passes grads at θ only: use the rule's buffer form")
+        args = [*rule.state, grads, *rule.hyper.values()]
+        _COMPILED[key] = (rule, sp.lambdify(args, exprs, modules="numpy", cse=True))
+    return _COMPILED[key][1]
+
+
+@dataclass(frozen=True)
+class LambdifiedOptimizer:
+    """A symbolic rule turned into NumPy, in the optimizer protocol:
+    ``state = opt.init(params)``; ``params, state = opt.step(params, grads, state)``."""
+
+    rule: UpdateRule
+    hyper: dict[str, float]
+
+    def init(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        params = np.asarray(params, dtype=float)
+        return {n: np.full_like(params, float(v)) for n, v in zip(self.rule.state_names, self.rule.init)}
+
+    def step(self, params: np.ndarray, grads: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
+        params = np.asarray(params, dtype=float)
+        grads = np.asarray(grads, dtype=float)
+        if params.shape != grads.shape:
+            raise ValueError(f"params and grads differ in shape: {params.shape} vs {grads.shape}")
+        f = _compile(self.rule)
+        rest = [np.asarray(state[n], dtype=float) for n in self.rule.state_names]
+        new = f(params, *rest, grads, *[self.hyper[k] for k in self.rule.hyper])
+        new = [np.broadcast_to(np.asarray(v, dtype=float), params.shape).copy() for v in new]
+        return new[0], dict(zip(self.rule.state_names, new[1:]))
+
+
+def rule_derivation(rule: UpdateRule, name: str | None = None, summary: str = "") -> "Derivation":
+    """The rule's map, Jacobian, quadratic linearization, characteristic polynomial,
+    gradient at fixed points and continuous-time limit, each line checked by SymPy."""
+    from .derivation import Derivation
+
+    lam = sp.Symbol("lambda", real=True)
+    z = sp.Symbol("z")
+    state = sp.Matrix(rule.state)
+    new = sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in rule.state])
+    d = Derivation(name or rule.name, f"{rule.title}: the update rule as a dynamical system", summary=summary)
+    d.given(new, rule.as_matrix(), "the update; g(x) is the gradient of L at x, coordinate-wise")
+    partials = sp.Matrix([[sp.Derivative(u, v) for v in rule.state] for u in rule.update])
+    d.equal(partials, rule.jacobian(),
+            "Jacobian of the map; g' is the local curvature", display=r"\frac{\partial s^{+}}{\partial s}")
+    m = rule.iteration_matrix(lam)
+    d.equal(rule.on_quadratic(lam).jacobian(state), m, "on L = lambda theta^2 / 2, i.e. g(x) = lambda x",
+            display=r"M(\lambda)")
+    d.equal((z * sp.eye(m.shape[0]) - m).det(), rule.characteristic_polynomial(lam, z),
+            "characteristic polynomial det(z I - M)", display=r"\det(zI - M(\lambda))")
+    step = rule.hyper["lr"]
+    limit = rule.continuous_limit()
+    d.equal(sp.Matrix([sp.Limit(sp.expand(e), step, 0) for e in (rule.as_matrix() - state) / step]), limit,
+            "continuous-time limit: the vector field the rule discretizes", display=r"\dot s")
+    x = sp.Dummy("x")
+    for fp in rule.fixed_points():
+        gstar = [k for k in fp if k.name == "g^*"]
+        at = rule.as_matrix().replace(rule.oracle, sp.Lambda(x, gstar[0] if gstar else 0)).subs(fp) - state
+        where = ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in fp.items())
+        d.equal(at, sp.zeros(len(rule.state), 1), "fixed points: the map leaves the state unchanged",
+                display=r"s^{+} - s \;ig|_{%s}" % where)
+    d.result("jacobian", rule.jacobian()).result("iteration_matrix", m)
+    d.result("characteristic_polynomial", rule.characteristic_polynomial(lam, z)).result("continuous_limit", limit)
+    return d

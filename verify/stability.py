@@ -1,0 +1,99 @@
+"""Stability reports for ``ldyn stability``, from the derivations' closed forms.
+
+The formulas are not typed here: they are the named results of
+``derive.gradient_descent.quadratic_stability`` (the factor 1 − ηλ, the critical step
+2/λ_max, the optimal step 2/(μ + L) and rate (L − μ)/(L + μ)), lambdified once.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import sympy as sp
+
+
+class InputError(ValueError):
+    """Bad user input: the CLI prints the message on one line and exits with code 2."""
+
+
+@lru_cache(maxsize=1)
+def _gd_closed_forms():
+    from derive import gradient_descent as gdd
+
+    r = gdd.quadratic_stability().results
+    mu, L, lmax = sp.Symbol("mu", positive=True), sp.Symbol("L", positive=True), sp.Symbol("lambda_max", positive=True)
+    return {"factor": sp.lambdify((gdd.eta, gdd.lam), r["factor"]),
+            "eta_critical": sp.lambdify(lmax, r["eta_critical"]),
+            "eta_optimal": sp.lambdify((mu, L), r["eta_optimal"]),
+            "rate_optimal": sp.lambdify((mu, L), r["rate_optimal"])}
+
+
+def regime_of_factor(r: float) -> str:
+    """monotone (0 <= r < 1), oscillating (-1 < r < 0), marginal (|r| = 1, λ > 0),
+    neutral (r = 1: a flat direction), divergent (|r| > 1)."""
+    if r == 1.0:
+        return "neutral"
+    if abs(r) > 1:
+        return "divergent"
+    if abs(r) == 1:
+        return "marginal"
+    return "oscillating" if r < 0 else "monotone"
+
+
+def check_eigenvalues(values: list[float], psd: bool = True) -> list[float]:
+    if not values:
+        raise InputError("give at least one eigenvalue, e.g. --eigenvalues 1,10")
+    for v in values:
+        if not math.isfinite(v):
+            raise InputError(f"eigenvalues must be finite numbers, got {v}")
+    if psd and min(values) < 0:
+        raise InputError(f"the spectrum must be positive semi-definite (a minimum), got eigenvalue {min(values):g} < 0")
+    if psd and max(values) <= 0:
+        raise InputError("at least one eigenvalue must be > 0")
+    return values
+
+
+def gd_report(eigenvalues: list[float], eta: float | None = None) -> dict:
+    """Critical step 2/λ_max, optimal step and rate on [λ_min, λ_max], and per eigenvalue
+    the step ranges of each regime; with ``eta``, the factors, spectral radius and verdict."""
+    lams = check_eigenvalues(list(eigenvalues))
+    if eta is not None and not (math.isfinite(eta) and eta > 0):
+        raise InputError(f"--eta must be a finite number > 0, got {eta}")
+    f = _gd_closed_forms()
+    mu, L = min(lams), max(lams)
+    out = {"method": "gd", "eta_critical": float(f["eta_critical"](L)),
+           "eta_optimal": float(f["eta_optimal"](mu, L)), "rate_optimal": float(f["rate_optimal"](mu, L)),
+           "condition_number": (L / mu) if mu > 0 else math.inf, "eigenvalues": []}
+    for lam in lams:
+        entry = {"lambda": lam, "monotone_below": (1 / lam) if lam > 0 else None,
+                 "stable_below": (2 / lam) if lam > 0 else None}
+        if eta is not None:
+            r = float(f["factor"](eta, lam))
+            entry.update(factor=r, spectral_radius=abs(r), regime=regime_of_factor(r))
+        out["eigenvalues"].append(entry)
+    if eta is not None:
+        rho = max(e["spectral_radius"] for e in out["eigenvalues"])
+        out.update(eta=eta, spectral_radius=rho, converges=bool(rho < 1))
+    return out
+
+
+def format_gd_report(rep: dict) -> str:
+    spectrum = ", ".join(f"{e['lambda']:g}" for e in rep["eigenvalues"])
+    lines = [f"gradient descent on a quadratic with eigenvalues {spectrum}",
+             f"  critical step   eta_c = 2/lambda_max      = {rep['eta_critical']:.6g}",
+             f"  optimal step    eta*  = 2/(mu + L)        = {rep['eta_optimal']:.6g}",
+             f"  optimal rate    (L - mu)/(L + mu)         = {rep['rate_optimal']:.6g}"
+             f"   (condition number {rep['condition_number']:.4g})"]
+    if "eta" in rep:
+        lines.append(f"  at eta = {rep['eta']:g}: spectral radius {rep['spectral_radius']:.6g}, "
+                     + ("converges" if rep["converges"] else "does NOT converge"))
+    lines.append("  per eigenvalue:")
+    for e in rep["eigenvalues"]:
+        if e["lambda"] == 0:
+            s = "flat direction: GD does not move along it"
+        else:
+            s = f"monotone for eta < {e['monotone_below']:.6g}, oscillating up to {e['stable_below']:.6g}, divergent above"
+        if "factor" in e:
+            s += f"; at eta: factor {e['factor']:+.6g} ({e['regime']})"
+        lines.append(f"    lambda = {e['lambda']:g}: {s}")
+    return "\n".join(lines)
