@@ -1,0 +1,22 @@
+"""Hand-written NumPy/SciPy numerics for learning as a dynamical system.
+
+Submodules (imported lazily on first attribute access):
+
+- ``numeric.optimizers``: the pure optimizer protocol, ``gd`` and ``run``.
+- ``numeric.problems``: test problems (quadratic, Rosenbrock, 2-layer factorization).
+- ``numeric.flow``: gradient flow theta' = -grad L(theta) via ``scipy.integrate.solve_ivp``.
+- ``numeric.step_size``: divergence, measured critical step size and convergence rate.
+
+This package never imports ``derive``, ``verify`` or SymPy.
+"""
+
+import importlib
+
+__all__ = ["optimizers", "problems", "flow", "step_size"]
+
+
+def __getattr__(name):
+    """Import the submodule ``numeric.<name>`` on first access."""
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
