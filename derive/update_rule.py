@@ -177,7 +177,7 @@ def rule_derivation(rule: UpdateRule, name: str | None = None, summary: str = ""
         at = rule.as_matrix().replace(rule.oracle, sp.Lambda(x, gstar[0] if gstar else 0)).subs(fp) - state
         where = ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in fp.items())
         d.equal(at, sp.zeros(len(rule.state), 1), "fixed points: the map leaves the state unchanged",
-                display=r"s^{+} - s \;ig|_{%s}" % where)
+                display=r"s^{+} - s \;\big|_{%s}" % where)
     d.result("jacobian", rule.jacobian()).result("iteration_matrix", m)
     d.result("characteristic_polynomial", rule.characteristic_polynomial(lam, z)).result("continuous_limit", limit)
     return d
