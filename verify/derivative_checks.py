@@ -27,6 +27,7 @@ def _pairs():
 
 
 def derivative_checks(points: int = 5, seed: int = 0) -> list[CheckResult]:
+    """Symbolic gradients and Hessians of every test loss vs finite differences and hand-written code."""
     rng = np.random.default_rng(seed)
     out = []
     for name, prob, (expr, params) in _pairs():

@@ -7,6 +7,7 @@ build and its fonts while the science does not.
 """
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -78,3 +79,20 @@ def stale(out: str | Path = "notes") -> list[str]:
         bad += [str(p.relative_to(out)) + " (not generated: remove it)" for p in sorted(out.rglob("*"))
                 if p.is_file() and str(p.relative_to(out)) not in known]
     return bad
+
+
+def catalogue_markdown() -> str:
+    """The README's catalogue of derivations and checks (a test keeps the README equal to it)."""
+    from derive import catalogue
+
+    from .checks import GROUPS
+
+    lines = ["| derivation (`ldyn derive NAME`) | what it derives |", "|---|---|"]
+    lines += [f"| `{name}` | {title} |" for name, (title, _) in catalogue.CATALOGUE.items()]
+    lines += ["", "| check group (`ldyn verify NAME`) | what it compares |", "|---|---|"]
+    for group, target in GROUPS.items():
+        module, func = target.split(":")
+        doc = (getattr(importlib.import_module(f"verify.{module}"), func).__doc__ or "").strip()
+        doc = " ".join(doc.split("\n\n")[0].split()).replace("|", "\\|")
+        lines.append(f"| `{group}` | {doc} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,208 @@
+"""Safe parsing of user-supplied loss formulas into SymPy expressions.
+
+Why not ``sympy.parse_expr`` / ``sympify``?  Both hand the text to Python's
+``eval``, so a "loss" such as ``__import__('os').system(...)`` would run code.
+Here the text is only *parsed* by ``ast.parse(text, mode="eval")``; the syntax
+tree is then walked with a strict whitelist and the SymPy expression is built
+node by node.  Nothing from the input is ever evaluated as Python.
+
+Grammar: numbers (int, float), parameter names, unary ``+ -``, binary
+``+ - * / **``, parentheses, and calls to whitelisted functions.  ``^`` is a
+synonym for ``**`` (same precedence and right associativity, *not* XOR), so
+``a^2 + 10*b^2`` means ``a**2 + 10*b**2``.  Constants: ``pi``, ``E`` (also
+``e``).  ``sigmoid(x)`` is ``1/(1+exp(-x))`` and ``softplus(x)`` is
+``log(1+exp(x))``.  Every other name is a parameter, a real SymPy symbol.
+
+Resource guards: at most 1000 characters, nesting depth at most 50 (long flat
+sums/products do not count as nesting), integer literals at most 10**6 in
+absolute value, numeric exponents at most 100 in absolute value, and no exact
+numeric power with more than 20000 bits.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from typing import Sequence
+
+import sympy
+
+MAX_LENGTH = 1000
+MAX_DEPTH = 50
+MAX_INT_LITERAL = 10**6
+MAX_EXPONENT = 100
+MAX_POWER_BITS = 20000
+
+_sigmoid = lambda x: 1 / (1 + sympy.exp(-x))  # noqa: E731
+_softplus = lambda x: sympy.log(1 + sympy.exp(x))  # noqa: E731
+# name -> (builder, allowed numbers of positional arguments)
+FUNCTIONS = {
+    "sin": (sympy.sin, (1,)), "cos": (sympy.cos, (1,)), "tan": (sympy.tan, (1,)),
+    "exp": (sympy.exp, (1,)), "log": (sympy.log, (1, 2)), "sqrt": (sympy.sqrt, (1,)),
+    "tanh": (sympy.tanh, (1,)), "sinh": (sympy.sinh, (1,)), "cosh": (sympy.cosh, (1,)),
+    "asin": (sympy.asin, (1,)), "acos": (sympy.acos, (1,)), "atan": (sympy.atan, (1,)),
+    "abs": (sympy.Abs, (1,)), "Abs": (sympy.Abs, (1,)),
+    "sigmoid": (_sigmoid, (1,)), "softplus": (_softplus, (1,)),
+}
+CONSTANTS = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
+NON_SMOOTH = {"relu", "max", "min", "sign", "Heaviside"}
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_GROUP = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1}
+ALLOWED = ("allowed: numbers, parameter names, + - * / ** ^, parentheses, the functions "
+           + ", ".join(sorted(FUNCTIONS, key=str.lower)) + ", and the constants pi, E (e)")
+
+
+class ExpressionError(ValueError):
+    """A loss formula was rejected; the message is meant for the user."""
+
+
+def _apply(op: ast.operator, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    if isinstance(op, ast.Add):
+        return a + b
+    if isinstance(op, ast.Sub):
+        return a - b
+    if isinstance(op, ast.Mult):
+        return a * b
+    if isinstance(op, ast.Div):
+        return a / b
+    if b.is_Number and abs(b) > MAX_EXPONENT:
+        raise ExpressionError(f"exponent {b} in loss expression is too large; "
+                              f"exponents must be at most {MAX_EXPONENT} in absolute value")
+    if a.is_Rational and b.is_Number:
+        bits = max(abs(a.p).bit_length(), a.q.bit_length()) * abs(float(b))
+        if bits > MAX_POWER_BITS:
+            raise ExpressionError("numeric power in loss expression is too large; use smaller numbers or exponents")
+    return a**b
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def build(self, node: ast.AST, depth: int = 0) -> sympy.Expr:
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"loss expression is nested too deeply (more than {MAX_DEPTH} levels)")
+        if isinstance(node, ast.BinOp) and type(node.op) in _GROUP:
+            group, chain = _GROUP[type(node.op)], []
+            while isinstance(node, ast.BinOp) and _GROUP.get(type(node.op)) == group:
+                chain.append((node.op, node.right))  # unroll flat sums/products iteratively
+                node = node.left
+            acc = self.build(node, depth + 1)
+            for op, right in reversed(chain):
+                acc = _apply(op, acc, self.build(right, depth + 1))
+            return acc
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return _apply(node.op, self.build(node.left, depth + 1), self.build(node.right, depth + 1))
+        if isinstance(node, ast.BinOp):
+            raise ExpressionError(f"unsupported operator '{type(node.op).__name__}' in loss expression; {ALLOWED}")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+            value = self.build(node.operand, depth + 1)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.UnaryOp):
+            raise ExpressionError(f"unsupported operator '{type(node.op).__name__}' in loss expression; {ALLOWED}")
+        if isinstance(node, ast.Constant):
+            return self.constant(node.value)
+        if isinstance(node, ast.Name):
+            return self.name(node.id)
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        raise ExpressionError(f"unsupported syntax '{type(node).__name__}' in loss expression; {ALLOWED}")
+
+    def constant(self, value: object) -> sympy.Expr:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = type(value).__name__
+            raise ExpressionError(f"unsupported constant of type '{kind}' in loss expression; {ALLOWED}")
+        if isinstance(value, int):
+            if abs(value) > MAX_INT_LITERAL:
+                raise ExpressionError(f"integer literal in loss expression too large "
+                                      f"(at most {MAX_INT_LITERAL} in absolute value; write e.g. 1e7)")
+            return sympy.Integer(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ExpressionError("number literal in loss expression is not finite (it overflows a float)")
+        return sympy.Float(value)
+
+    def name(self, name: str) -> sympy.Expr:
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in FUNCTIONS:
+            raise ExpressionError(f"'{name}' in loss expression is a function; call it like {name}(x)")
+        _check_name(name)
+        self.names.add(name)
+        return sympy.Symbol(name, real=True)
+
+    def call(self, node: ast.Call, depth: int) -> sympy.Expr:
+        if not isinstance(node.func, ast.Name):
+            kind = type(node.func).__name__
+            raise ExpressionError(f"only plain function names can be called in loss expression, not '{kind}'; {ALLOWED}")
+        fname = node.func.id
+        if fname in NON_SMOOTH:
+            raise ExpressionError(f"'{fname}' is not allowed in loss expression: it is not smooth, "
+                                  f"so its derivatives are undefined; {ALLOWED}")
+        if fname not in FUNCTIONS:
+            raise ExpressionError(f"unknown function '{fname}' in loss expression; {ALLOWED}")
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError(f"function '{fname}' in loss expression takes positional arguments only "
+                                  "(no keywords or *args)")
+        func, arities = FUNCTIONS[fname]
+        if len(node.args) not in arities:
+            want = " or ".join(map(str, arities))
+            got = len(node.args)
+            raise ExpressionError(f"function '{fname}' in loss expression takes {want} argument(s), got {got}")
+        return func(*(self.build(a, depth + 1) for a in node.args))
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ExpressionError(f"invalid loss parameter name {name!r}: "
+                              "use a letter followed by letters, digits or '_'")
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ExpressionError(f"'{name}' is a reserved function or constant name, not a loss parameter")
+
+
+def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+    """Parse ``text`` into ``(expr, symbols)`` without evaluating any Python.
+
+    ``symbols`` are the parameters as real symbols: exactly ``params`` in that
+    order if given (names the formula does not use are allowed), otherwise all
+    names written in the formula, ``theta`` first, the rest sorted.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError("the loss expression must be a string")
+    if not text.strip():
+        raise ExpressionError("the loss expression is empty")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the loss expression is too long ({len(text)} characters; at most {MAX_LENGTH})")
+    try:
+        with warnings.catch_warnings():  # e.g. SyntaxWarning "invalid decimal literal"
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"could not parse loss expression: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"could not parse loss expression: {str(exc) or type(exc).__name__}") from None
+    builder = _Builder()
+    try:
+        expr = builder.build(tree.body)
+    except ExpressionError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"could not evaluate loss expression: {str(exc) or type(exc).__name__}") from None
+    bad = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I)
+    if not isinstance(expr, sympy.Expr) or any(expr.has(b) for b in bad):
+        raise ExpressionError("the loss is not real and finite (division by zero, log of 0, or a complex value?)")
+    if not expr.free_symbols:
+        raise ExpressionError("the loss must depend on at least one parameter")
+    if params is None:
+        names = sorted(builder.names, key=lambda n: (n != "theta", n))
+    else:
+        names = list(params)
+        for name in names:
+            _check_name(name)
+        if len(set(names)) != len(names):
+            raise ExpressionError(f"duplicate loss parameter names in {names}")
+        unknown = sorted(builder.names - set(names))
+        if unknown:
+            raise ExpressionError(f"the loss uses names that are not parameters: {', '.join(unknown)} "
+                                  f"(parameters: {', '.join(names)})")
+    return expr, tuple(sympy.Symbol(n, real=True) for n in names)
