@@ -17,6 +17,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "gd-quadratic-stability": ("Stability of gradient descent on a quadratic", "gradient_descent:quadratic_stability"),
     "gd-modified-equation": ("The modified equation of gradient descent, for any smooth loss",
                              "modified_equation:generic_modified_equation"),
+    "heavy-ball": ("Heavy-ball momentum: stability region and damping regimes", "momentum:heavy_ball_analysis"),
+    "nesterov": ("Nesterov momentum: stability region and damping regimes", "momentum:nesterov_analysis"),
+    "momentum-tuning": ("Tuning momentum on a quadratic: heavy ball, Nesterov and the square root of kappa",
+                        "momentum_tuning:momentum_tuning"),
+    "heavy-ball-oscillator": ("Heavy ball is a discretized damped oscillator", "momentum_limits:oscillator_limit"),
+    "heavy-ball-modified-equation": ("Momentum's implicit regularizer (modified equation of heavy ball)",
+                                     "momentum_limits:heavy_ball_modified_equation"),
+    "critical-sharpness": ("Critical sharpness: the edge of stability of GD, heavy ball and Nesterov",
+                           "momentum_limits:critical_sharpness"),
 }
 
 

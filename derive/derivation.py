@@ -9,6 +9,7 @@ proves every claim it can:
 * ``solution``  x = s solves an equation: substitution gives zero;
 * ``equivalent`` a relation in one real variable holds exactly on a given set
                 (``solveset`` over the reals);
+* ``positive``  expr > 0, proved by SymPy's assumptions (symbols declared positive, ...);
 * ``given``     a definition or assumption: stated, not proved, and reported as such.
 
 When SymPy cannot decide an equality, the step is spot-checked numerically at random
@@ -31,7 +32,7 @@ PASSING = ("proved", "spot-checked", "given")
 class Step:
     """One claim of a derivation, with the reason that justifies it."""
 
-    kind: str  # equal | then | solution | equivalent | given
+    kind: str  # equal | then | solution | equivalent | positive | given
     lhs: Any
     rhs: Any
     reason: str
@@ -142,18 +143,26 @@ def check_step(step: Step) -> StepCheck:
         return StepCheck(step, "given", "definition or assumption")
     if step.kind in ("equal", "then"):
         return _check_difference(step, _difference(step.lhs, step.rhs), "simplify")
+    if step.kind == "positive":
+        expr = sp.factor(sp.simplify(step.lhs))
+        if expr.is_positive:
+            return StepCheck(step, "proved", "assumptions")
+        if expr.is_positive is False:
+            return StepCheck(step, "failed", "assumptions", f"SymPy shows {expr} is not positive")
+        return StepCheck(step, "undecided", "assumptions", f"SymPy cannot decide the sign of {expr}")
     if step.kind == "solution":
-        equation = step.lhs
-        residual = equation.lhs - equation.rhs if isinstance(equation, sp.Equality) else equation
-        if _is_matrix(residual):
-            residual = residual.subs(step.symbol, step.rhs)
-        else:
-            residual = sp.sympify(residual).subs(step.symbol, step.rhs)
+        eqs = step.lhs if isinstance(step.lhs, (list, tuple)) else [step.lhs]
+        res = [e.lhs - e.rhs if isinstance(e, sp.Equality) else e for e in eqs]
+        subs = (dict(zip(step.symbol, step.rhs)) if isinstance(step.symbol, (list, tuple))
+                else {step.symbol: step.rhs})
+        res = [r.subs(subs) for r in res]
+        residual = res[0] if len(res) == 1 else sp.Matrix(res)
         return _check_difference(step, residual, "substitution")
     if step.kind == "equivalent":
         got = _solve_set(step.lhs, step.symbol)
         if not isinstance(got, sp.Set) or got.has(sp.ConditionSet):
             return StepCheck(step, "undecided", "solveset", f"solveset could not solve the relation: {got}")
+        got = _canonical(got)
         if got == step.rhs:
             return StepCheck(step, "proved", "solveset")
         diff = sp.Union(sp.Complement(got, step.rhs), sp.Complement(step.rhs, got))
@@ -161,6 +170,18 @@ def check_step(step: Step) -> StepCheck:
             return StepCheck(step, "proved", "solveset")
         return StepCheck(step, "failed", "solveset", f"solution set is {got}, claimed {step.rhs}")
     raise ValueError(f"unknown step kind {step.kind!r}")
+
+
+def _canonical(s: sp.Set) -> sp.Set:
+    """An intersection of intervals as one interval, endpoints compared by SymPy (Max/Min)."""
+    if isinstance(s, sp.Intersection) and all(isinstance(a, sp.Interval) for a in s.args):
+        lo, hi = sp.Max(*[a.start for a in s.args]), sp.Min(*[a.end for a in s.args])
+        if isinstance(lo, sp.Max) or isinstance(hi, sp.Min):
+            return s
+        lopen = any(a.left_open for a in s.args if a.start == lo)
+        ropen = any(a.right_open for a in s.args if a.end == hi)
+        return sp.Interval(lo, hi, lopen, ropen)
+    return s
 
 
 def _solve_set(relation: Any, x: sp.Symbol) -> sp.Set:
@@ -225,13 +246,19 @@ class Derivation:
         return self
 
     def solution(self, equation: Any, symbol: Any, value: Any, reason: str) -> "Derivation":
-        """Claim that ``symbol = value`` solves ``equation`` (an Eq, or an expression = 0)."""
+        """Claim that ``symbol = value`` solves ``equation`` (an Eq, or an expression = 0);
+        a list of equations with tuples of symbols and values for a system."""
         self.steps.append(Step("solution", equation, value, reason, symbol=symbol))
         return self
 
     def equivalent(self, relation: Any, symbol: sp.Symbol, region: sp.Set, reason: str) -> "Derivation":
         """Claim that the real ``symbol`` satisfies ``relation`` exactly on ``region``."""
         self.steps.append(Step("equivalent", relation, region, reason, symbol=symbol))
+        return self
+
+    def positive(self, expr: Any, reason: str, display: str | None = None) -> "Derivation":
+        """Claim ``expr > 0`` under the symbols' assumptions."""
+        self.steps.append(Step("positive", expr, sp.S.Zero, reason, display=display))
         return self
 
     def result(self, name: str, value: Any) -> "Derivation":

@@ -41,9 +41,14 @@ def latex(x: Any) -> str:
 def _relation_latex(step: "Step") -> tuple[str, str]:
     """(left of the alignment point, right of it) for one step."""
     if step.kind == "solution":
-        eq = step.lhs
-        eq_tex = latex(eq) if isinstance(eq, sp.Equality) else latex(eq) + " = 0"
+        eqs = step.lhs if isinstance(step.lhs, (list, tuple)) else [step.lhs]
+        eq_tex = r",\; ".join(latex(e) if isinstance(e, sp.Equality) else latex(e) + " = 0" for e in eqs)
+        if isinstance(step.symbol, (list, tuple)):
+            return (r"(%s)" % ", ".join(latex(s) for s in step.symbol),
+                    "= (%s)" % ", ".join(latex(v) for v in step.rhs) + r" \quad\text{solves}\quad " + eq_tex)
         return latex(step.symbol), "= " + latex(step.rhs) + r" \quad\text{solves}\quad " + eq_tex
+    if step.kind == "positive":
+        return step.display or latex(step.lhs), "> 0"
     if step.kind == "equivalent":
         return latex(step.lhs), r"\iff " + latex(step.symbol) + r" \in " + latex(step.rhs)
     left = "" if step.continues else (step.display or latex(step.lhs))

@@ -86,6 +86,15 @@ class UpdateRule:
         return diff.applyfunc(lambda e: sp.limit(sp.expand(e), step, 0))
 
     # -- NumPy ----------------------------------------------------------------------
+    def numpy_map(self, grad_fn, **hyper: float):
+        """The map as a NumPy function ``state tuple -> new state tuple`` with the oracle
+        ``g`` replaced by ``grad_fn`` wherever it is applied (look-ahead points too)."""
+        values = _hyper_values(self, hyper)
+        f = sp.lambdify([*self.state, *self.hyper.values()], list(self.update),
+                        modules=[{self.oracle.__name__: grad_fn}, "numpy"])
+        return lambda *state: tuple(np.asarray(v, dtype=float) for v in
+                                    f(*state, *[values[k] for k in self.hyper]))
+
     def lambdify(self, **hyper: float) -> "LambdifiedOptimizer":
         """A NumPy optimizer (``init``/``step``) computing this rule; hyperparameters by
         protocol name, defaults from ``self.defaults``."""

@@ -20,6 +20,13 @@ GROUPS: dict[str, str] = {
     "gd-convergence-rate": "gd_checks:convergence_rate",
     "gd-regimes": "gd_checks:regimes",
     "gd-modified-flow": "gd_checks:modified_flow_order",
+    "momentum-lambdified": "momentum_checks:lambdified_vs_handwritten",
+    "momentum-spectral-radius": "momentum_checks:spectral_radius",
+    "momentum-damping": "momentum_checks:damping",
+    "momentum-stability-boundary": "momentum_checks:stability_boundary",
+    "momentum-optimal-rate": "momentum_checks:optimal_rate",
+    "momentum-oscillator-limit": "momentum_checks:oscillator_limit",
+    "momentum-modified-flow": "momentum_checks:modified_flow",
 }
 
 

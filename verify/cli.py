@@ -84,16 +84,29 @@ def cmd_derive(args) -> int:
 def cmd_stability(args) -> int:
     from . import stability
 
-    if args.method != "gd":
-        raise UsageError(f"unknown method {args.method!r}; known: gd")
-    if args.eigenvalues is None:
-        raise UsageError("give the Hessian spectrum with --eigenvalues, e.g. --eigenvalues 1,10")
-    eta = None if args.eta is None else _float(args.eta, "--eta")
+    num = lambda v, what: None if v is None else _float(v, what)  # noqa: E731
     try:
-        rep = stability.gd_report(_floats(args.eigenvalues, "--eigenvalues"), eta)
+        if args.method == "gd":
+            if args.eigenvalues is None:
+                raise UsageError("give the Hessian spectrum with --eigenvalues, e.g. --eigenvalues 1,10")
+            rep = stability.gd_report(_floats(args.eigenvalues, "--eigenvalues"), num(args.eta, "--eta"))
+            text = stability.format_gd_report
+        elif args.method in ("heavy-ball", "nesterov"):
+            text = stability.format_momentum_report
+            if args.mu is not None or args.L is not None:
+                if args.eigenvalues is not None or args.eta is not None or args.beta is not None:
+                    raise UsageError("give either --mu and --L (tuning) or --eta, --beta and --eigenvalues")
+                rep = stability.momentum_tuning_report(args.method, num(args.mu, "--mu"), num(args.L, "--L"))
+            else:
+                if args.eigenvalues is None or args.eta is None or args.beta is None:
+                    raise UsageError(f"{args.method} needs --eta, --beta and --eigenvalues (or --mu and --L)")
+                rep = stability.momentum_report(args.method, _floats(args.eigenvalues, "--eigenvalues"),
+                                                num(args.eta, "--eta"), num(args.beta, "--beta"))
+        else:
+            raise UsageError(f"unknown method {args.method!r}; known: gd, heavy-ball, nesterov")
     except stability.InputError as exc:
         raise UsageError(str(exc)) from None
-    print(_dump(rep) if args.json else stability.format_gd_report(rep))
+    print(_dump(rep) if args.json else text(rep))
     return 0
 
 
@@ -140,9 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_derive)
 
     s = sub.add_parser("stability", help="step-size limits, optimal tuning and regimes on a quadratic")
-    s.add_argument("method", help="gd")
+    s.add_argument("method", help="gd, heavy-ball or nesterov")
     s.add_argument("--eigenvalues", help="Hessian eigenvalues, comma-separated, e.g. 1,10")
     s.add_argument("--eta", help="a step size to assess")
+    s.add_argument("--beta", help="momentum (heavy-ball, nesterov)")
+    s.add_argument("--mu", help="smallest eigenvalue, for the optimal tuning (heavy-ball, nesterov)")
+    s.add_argument("--L", help="largest eigenvalue, for the optimal tuning (heavy-ball, nesterov)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stability)
 

@@ -97,3 +97,69 @@ def format_gd_report(rep: dict) -> str:
             s += f"; at eta: factor {e['factor']:+.6g} ({e['regime']})"
         lines.append(f"    lambda = {e['lambda']:g}: {s}")
     return "\n".join(lines)
+
+
+def _finite_positive(value, name: str) -> float:
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def momentum_report(method: str, eigenvalues: list[float], eta: float, beta: float) -> dict:
+    """Per eigenvalue: the roots of the characteristic polynomial, spectral radius and
+    damping regime of heavy ball / Nesterov at (η, β); overall radius and verdict."""
+    from . import momentum_maps as mm
+
+    lams = check_eigenvalues(list(eigenvalues))
+    eta = _finite_positive(eta, "--eta")
+    if beta is None or not math.isfinite(beta) or not 0 <= beta < 1:
+        raise InputError(f"--beta must be a finite number with 0 <= beta < 1, got {beta}")
+    rows = []
+    for lam in lams:
+        r1, r2 = mm.roots(method, eta * lam, beta)
+        rows.append({"lambda": lam, "roots": [_complex(r1), _complex(r2)],
+                     "spectral_radius": float(abs(r1)), "regime": str(mm.regime(method, eta * lam, beta))})
+    rho = max(r["spectral_radius"] for r in rows)
+    return {"method": method, "eta": eta, "beta": beta, "spectral_radius": rho, "converges": bool(rho < 1),
+            "eigenvalues": rows}
+
+
+def _complex(z) -> dict:
+    z = complex(z)
+    return {"re": z.real, "im": z.imag}
+
+
+def momentum_tuning_report(method: str, mu: float, L: float) -> dict:
+    """Optimal (η, β, rate) on a spectrum in [μ, L]; for Nesterov also the standard tuning."""
+    from derive import momentum_tuning as dt
+
+    mu, L = _finite_positive(mu, "--mu"), _finite_positive(L, "--L")
+    if mu > L:
+        raise InputError(f"--mu must not exceed --L, got mu={mu:g} > L={L:g}")
+    r = dt.momentum_tuning().results
+    ev = lambda k: float(r[k].subs({dt.mu: mu, dt.Lmax: L}))  # noqa: E731
+    if method == "heavy-ball":
+        out = {"eta": ev("hb_eta"), "beta": ev("hb_beta"), "rate": ev("hb_rate")}
+    else:
+        out = {"eta": ev("nesterov_eta"), "beta": ev("nesterov_beta"), "rate": ev("nesterov_rate"),
+               "standard": {"eta": ev("nesterov_standard_eta"), "beta": ev("nesterov_standard_beta"),
+                            "rate": ev("nesterov_standard_rate")}}
+    return {"method": method, "mu": mu, "L": L, "condition_number": L / mu, **out, "gd_rate": ev("gd_rate")}
+
+
+def format_momentum_report(rep: dict) -> str:
+    if "eigenvalues" not in rep:
+        lines = [f"{rep['method']} on a spectrum in [{rep['mu']:g}, {rep['L']:g}] (condition number "
+                 f"{rep['condition_number']:.4g})",
+                 f"  optimal tuning: eta = {rep['eta']:.6g}, beta = {rep['beta']:.6g}, rate = {rep['rate']:.6g}"]
+        if "standard" in rep:
+            s = rep["standard"]
+            lines.append(f"  standard tuning: eta = {s['eta']:.6g}, beta = {s['beta']:.6g}, rate = {s['rate']:.6g}")
+        lines.append(f"  (gradient descent's best rate: {rep['gd_rate']:.6g})")
+        return "\n".join(lines)
+    lines = [f"{rep['method']} at eta = {rep['eta']:g}, beta = {rep['beta']:g}: spectral radius "
+             f"{rep['spectral_radius']:.6g}, " + ("converges" if rep["converges"] else "does NOT converge")]
+    for e in rep["eigenvalues"]:
+        roots = ", ".join(f"{z['re']:.6g}" if z["im"] == 0 else f"{z['re']:.6g}{z['im']:+.6g}i" for z in e["roots"])
+        lines.append(f"  lambda = {e['lambda']:g}: roots {roots}; radius {e['spectral_radius']:.6g} ({e['regime']})")
+    return "\n".join(lines)
