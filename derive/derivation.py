@@ -78,9 +78,13 @@ def _is_matrix(x: Any) -> bool:
     return isinstance(x, (sp.MatrixBase, sp.MatrixExpr))
 
 
+def _symbolic_shape(expr: Any) -> bool:
+    return isinstance(expr, sp.MatrixExpr) and not all(sp.sympify(d).is_Integer for d in expr.shape)
+
+
 def _zero(expr: Any) -> bool | None:
     """True if ``expr`` simplifies to zero, False if it is provably non-zero, None if unknown."""
-    if isinstance(expr, sp.MatrixExpr) and not all(d.is_Integer for d in expr.shape):
+    if _symbolic_shape(expr):
         simplified = sp.simplify(expr.doit())
         return True if simplified.is_ZeroMatrix or simplified == 0 else None
     if _is_matrix(expr):
@@ -207,6 +211,8 @@ def _check_difference(step: Step, diff: Any, method: str) -> StepCheck:
         return StepCheck(step, "proved", method)
     if verdict is False:
         return StepCheck(step, "failed", method, "SymPy shows lhs - rhs is not zero")
+    if _symbolic_shape(diff):
+        return StepCheck(step, "undecided", method, "matrix of symbolic size: cannot be evaluated at points")
     status, detail = spot_check(diff)
     return StepCheck(step, status, "random points", detail)
 

@@ -91,8 +91,10 @@ def forward_euler() -> Derivation:
     d.equal(x + eta * (-G(x)), x - eta * G(x), "forward Euler step theta + eta f(theta) with f = -G: GD")
     d.equal(second.subs(th, x), Gp * G(x), "differentiate the flow once more in t (chain rule)")
     exact = x + eta * (-G(x)) + eta**2 / 2 * Gp * G(x)
-    d.given(sp.Function("theta")(t + eta), exact,
-            "Taylor expansion of the exact solution to second order, error O(eta^3)")
+    taylor = sp.series(sp.Function("theta")(t + eta), eta, 0, 3).removeO().doit()
+    taylor = taylor.subs(sp.Derivative(th, (t, 2)), second).subs(sp.Derivative(th, t), flow).subs(th, x)
+    d.equal(taylor, exact, "Taylor expansion of the exact solution to second order (error O(eta^3)), "
+            "with theta' and theta'' from the flow", display=r"\theta(t + \eta) \bmod \eta^3")
     d.equal(exact - (x - eta * G(x)), eta**2 / 2 * Gp * G(x), "local truncation error of one GD step")
     d.result("vector_field", -G(x)).result("local_error", eta**2 / 2 * Gp * G(x))
     return d
@@ -135,11 +137,21 @@ def quadratic_stability() -> Derivation:
                  "divergent regime: |factor| > 1")
     d.given(r"\rho(\eta)", sp.Max(sp.Abs(1 - eta * mu), sp.Abs(1 - eta * Lmax)),
             "worst factor over a spectrum in [mu, L]: the extreme eigenvalues decide")
+    lmax = sp.Symbol("lambda_max", positive=True)
+    er = sp.Symbol("eta", real=True)
+    d.equivalent(sp.And(er * lmax > 0, er * lmax < 2), er, sp.Interval.open(0, 2 / lmax),
+                 "every direction converges iff the stiffest one does: eta < 2/lambda_max")
     d.solution(sp.Eq(1 - eta * mu, -(1 - eta * Lmax)), eta, eta_opt,
-               "the minimax step balances the slowest and the fastest direction")
+               "the candidate minimax step balances the slowest and the fastest direction")
+    s = sp.Symbol("s", positive=True)
+    d.positive((1 - eta_opt / (1 + s) * mu) - (1 - eta_opt * mu),
+               "a smaller step eta*/(1+s) has a larger factor 1 - eta mu along mu: rho grows",
+               display=r"(1 - \tfrac{\eta^*}{1+s}\mu) - (1 - \eta^*\mu)")
+    d.positive((eta_opt * (1 + s) * Lmax - 1) - (eta_opt * Lmax - 1),
+               "a larger step eta*(1+s) has a larger factor eta L - 1 along L: rho grows, so eta* is optimal",
+               display=r"(\eta^*(1+s)L - 1) - (\eta^* L - 1)")
     d.equal(1 - eta_opt * mu, (Lmax - mu) / (Lmax + mu), "optimal rate")
     d.then(((kappa - 1) / (kappa + 1)).subs(kappa, Lmax / mu), "in terms of kappa = L/mu")
-    lmax = sp.Symbol("lambda_max", positive=True)
     d.result("factor", 1 - eta * lam).result("eta_critical", 2 / lmax)
     d.result("eta_optimal", eta_opt).result("rate_optimal", (Lmax - mu) / (Lmax + mu))
     d.result("rate_optimal_kappa", (kappa - 1) / (kappa + 1))
@@ -150,7 +162,13 @@ def gd_derivation() -> Derivation:
     """The GD update rule's Jacobian, linearization, characteristic polynomial and limit."""
     from .update_rule import rule_derivation
 
-    return rule_derivation(gd_rule(), name="gd", summary=(
+    rule = gd_rule()
+    wd, z = rule.hyper["weight_decay"], sp.Symbol("z")
+    expected = {"jacobian": sp.Matrix([[1 - eta * (sp.Derivative(g(theta), theta) + wd)]]),
+                "iteration_matrix": sp.Matrix([[1 - eta * (lam + wd)]]),
+                "characteristic_polynomial": z - 1 + eta * (lam + wd),
+                "continuous_limit": sp.Matrix([-g(theta) - wd * theta])}
+    return rule_derivation(rule, expected, name="gd", summary=(
         "Gradient descent with coupled $L_2$ weight decay, $\\theta^{+} = \\theta - \\eta(g(\\theta) + "
         "\\lambda_{wd}\\theta)$, as a map on its state. On a quadratic with curvature $\\lambda$ it is linear "
         "with factor $1 - \\eta(\\lambda + \\lambda_{wd})$; as $\\eta \\to 0$ it becomes gradient flow."))

@@ -76,7 +76,15 @@ def test_renderings_mark_unproved_steps():
     tex = d.to_latex(c, standalone=True)
     assert "\\begin{align*}" in tex and "\\documentclass" in tex and "FAILED" in tex and "[given]" in tex
     md = d.to_markdown(c)
-    assert md.count("$$") == 2 and "\\begin{aligned}" in md and "FAILED" in md
+    assert md.count("```math") == 1 and "\\begin{aligned}" in md and "FAILED" in md
     js = d.to_json(c)
     assert [s["status"] for s in js["steps"]] == ["given", "proved", "failed"] and js["ok"] is False
     assert d._repr_latex_().startswith("$$")
+
+
+def test_wrong_claim_on_symbolic_size_matrices_does_not_pass_or_hang():
+    n = sp.Symbol("n", integer=True, positive=True)
+    g, delta = sp.MatrixSymbol("g", n, 1), sp.MatrixSymbol("delta", n, 1)
+    eta = sp.Symbol("eta", positive=True)
+    d = Derivation("t", "t").equal(g + delta / eta, g, "wrong").equal(g + delta, delta + g, "right")
+    assert statuses(d) == ["undecided", "proved"]

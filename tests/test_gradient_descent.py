@@ -81,3 +81,33 @@ def test_modified_equation_order_three_checks_for_a_two_parameter_loss():
     assert len(d.results["vector_field"]) == 2
     with pytest.raises(ValueError):
         modified_fields(x**2, [x], -1)
+
+
+def test_rule_derivation_fails_on_a_wrong_hand_written_form():
+    from derive.update_rule import rule_derivation
+
+    rule = gd_rule()
+    wd, z = rule.hyper["weight_decay"], sp.Symbol("z")
+    wrong = {"jacobian": sp.Matrix([[1 - eta * sp.Derivative(rule.oracle(theta), theta)]]),  # forgot wd
+             "iteration_matrix": sp.Matrix([[1 - eta * (lam + wd)]]),
+             "characteristic_polynomial": z - 1 + eta * (lam + wd),
+             "continuous_limit": sp.Matrix([-rule.oracle(theta) - wd * theta])}
+    c = rule_derivation(rule, wrong).check()
+    assert [s.status for s in c.steps].count("failed") == 1
+
+
+def test_independent_flow_expansion_catches_a_wrong_modified_field(monkeypatch):
+    import derive.modified_equation as me
+
+    real = me.modified_fields
+
+    def corrupted(loss, params, order):
+        fields = real(loss, params, order)
+        fields[-1] = [f + params[0] ** 3 for f in fields[-1]]
+        return fields
+
+    monkeypatch.setattr(me, "modified_fields", corrupted)
+    x = sp.Symbol("x", real=True)
+    c = me.modified_equation(x**4 / 4, [x], order=3).check()
+    final = c.steps[-1]
+    assert "independent expansion" in final.step.reason and final.status == "failed"

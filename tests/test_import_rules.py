@@ -37,8 +37,20 @@ def test_nothing_imports_the_cli():
     for pkg in ("derive", "numeric", "verify"):
         for path in (ROOT / pkg).rglob("*.py"):
             if path.name != "cli.py":
-                assert "cli" not in path.read_text().split("import")[1:2] or "from .cli" not in path.read_text()
-                assert "from .cli" not in path.read_text() and "verify.cli" not in path.read_text(), path
+                text = path.read_text()
+                assert "from .cli" not in text and "verify.cli" not in text and "import cli" not in text, path
+
+
+def test_derive_uses_numpy_only_lazily():
+    """DESIGN.md: derive/ may use NumPy only through lambdify; no module-level numpy/scipy import."""
+    for path in (ROOT / "derive").rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            names = set()
+            if isinstance(node, ast.Import):
+                names = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module.split(".")[0]}
+            assert not names & {"numpy", "scipy"}, f"{path.name} imports {names} at module level"
 
 
 def test_the_rule_checker_itself_catches_a_violation(tmp_path, monkeypatch):
