@@ -76,6 +76,15 @@ def _jury(d: Derivation, a1: sp.Expr, a0: sp.Expr) -> sp.Expr:
     return hi
 
 
+def _radius(d: Derivation, a1: sp.Expr, a0: sp.Expr) -> None:
+    """Vieta's relations and the spectral radius of z² + a₁z + a₀ in each regime."""
+    sq = sp.sqrt(a1**2 - 4 * a0)
+    rp, rm = (-a1 + sq) / 2, (-a1 - sq) / 2
+    d.equal(sp.Matrix([rp + rm, rp * rm]), sp.Matrix([-a1, a0]), "Vieta: the roots (-a_1 +- sqrt(Delta))/2",
+            display=r"(z_+ + z_-,\ z_+ z_-)")
+    d.result("radius_complex", sp.sqrt(a0)).result("radius_real", (sp.Abs(a1) + sq) / 2)
+
+
 def heavy_ball_analysis() -> Derivation:
     """Iteration matrix, stability region, damping regimes and spectral radius of heavy ball."""
     rule = heavy_ball_rule()
@@ -88,8 +97,8 @@ def heavy_ball_analysis() -> Derivation:
                  "is $z^2 - (1 + \\beta - x)z + \\beta$. It is stable iff $0 < x < 2(1 + \\beta)$ (and "
                  "$0 \\le \\beta < 1$); its roots are complex (underdamped, spectral radius $\\sqrt\\beta$) for "
                  "$(1 - \\sqrt\\beta)^2 < x < (1 + \\sqrt\\beta)^2$, real and positive (overdamped) below that "
-                 "band, real and negative (sign-flipping) above it. Critical damping: "
-                 "$\\beta = (1 - \\sqrt{x})^2$."),
+                 "band, real and negative (sign-flipping) above it; with real roots the radius is "
+                 "$(|a_1| + \\sqrt{\\Delta})/2$. Critical damping: $\\beta = (1 - \\sqrt{x})^2$."),
         references=["B. T. Polyak, Some methods of speeding up the convergence of iteration methods (1964)",
                     "E. I. Jury, Theory and Application of the z-Transform Method (1964)"])
     m = rule.iteration_matrix(lam)
@@ -107,6 +116,7 @@ def heavy_ball_analysis() -> Derivation:
     d.equal((a1**2 + (4 * a0 - a1**2)) / 4, beta,
             "complex roots: |z|^2 = z+ z- = (a_1^2 + (4 a_0 - a_1^2))/4 = a_0, so the radius is sqrt(beta)",
             display=r"|z_{\pm}|^2")
+    _radius(d, a1, a0)
     d.result("a1", a1).result("a0", a0).result("discriminant", disc)
     d.result("x_max", 2 + 2 * beta).result("beta_critical", (1 - sp.sqrt(x)) ** 2)
     d.result("critical_sharpness", (2 + 2 * beta) / eta)
@@ -148,6 +158,9 @@ def nesterov_analysis() -> Derivation:
                display=r"1 + 1/\beta - x_{\max}")
     d.equal(disc, (1 - x) * ((1 + beta) ** 2 * (1 - x) - 4 * beta), "discriminant", display=r"\Delta")
     d.solution(sp.Eq(disc, 0), x, 1 - 4 * beta / (1 + beta) ** 2, "critical damping for x < 1")
+    d.equal((a1**2 + (4 * a0 - a1**2)) / 4, beta * (1 - x),
+            "complex roots (x < 1): |z|^2 = z+ z- = a_0 = beta (1 - x)", display=r"|z_{\pm}|^2")
+    _radius(d, a1, a0)
     d.result("a1", a1).result("a0", a0).result("discriminant", disc).result("x_max", hi)
     d.result("x_critical", 1 - 4 * beta / (1 + beta) ** 2).result("critical_sharpness", hi / eta)
     return d
