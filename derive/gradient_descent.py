@@ -92,7 +92,13 @@ def forward_euler() -> Derivation:
     d.equal(second.subs(th, x), Gp * G(x), "differentiate the flow once more in t (chain rule)")
     exact = x + eta * (-G(x)) + eta**2 / 2 * Gp * G(x)
     taylor = sp.series(sp.Function("theta")(t + eta), eta, 0, 3).removeO().doit()
-    taylor = taylor.subs(sp.Derivative(th, (t, 2)), second).subs(sp.Derivative(th, t), flow).subs(th, x)
+    # replace theta'' and theta' (whatever symbol SymPy's series names the time) by the flow's values
+    by_order = {2: second, 1: flow}
+    taylor = taylor.replace(lambda e: isinstance(e, sp.Derivative) and e.expr.func == th.func,
+                            lambda e: by_order[e.derivative_count])
+    taylor = taylor.replace(lambda e: isinstance(e, sp.core.function.AppliedUndef) and e.func == th.func,
+                            lambda e: x)
+    taylor = taylor.subs(th, x)
     d.equal(taylor, exact, "Taylor expansion of the exact solution to second order (error O(eta^3)), "
             "with theta' and theta'' from the flow", display=r"\theta(t + \eta) \bmod \eta^3")
     d.equal(exact - (x - eta * G(x)), eta**2 / 2 * Gp * G(x), "local truncation error of one GD step")
