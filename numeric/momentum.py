@@ -40,13 +40,8 @@ def _state_array(state: State, key: str, n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class HeavyBall:
-    """Polyak heavy ball, velocity form.
-
-    v_{t+1} = beta v_t - eta g(theta_t);   theta_{t+1} = theta_t + v_{t+1};   v_0 = 0.
-
-    State: ``{"velocity": v_t}``.
-    """
+class _VelocityMethod:
+    """Shared fields, validation and state of the velocity-form momentum methods."""
 
     lr: float
     momentum: float
@@ -59,6 +54,16 @@ class HeavyBall:
         """Return ``{"velocity": zeros_like(params)}``."""
         return {"velocity": np.zeros_like(_vector("params", params))}
 
+
+@dataclass(frozen=True)
+class HeavyBall(_VelocityMethod):
+    """Polyak heavy ball, velocity form.
+
+    v_{t+1} = beta v_t - eta g(theta_t);   theta_{t+1} = theta_t + v_{t+1};   v_0 = 0.
+
+    State: ``{"velocity": v_t}``.
+    """
+
     def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
         """v' = beta v - eta g;  theta' = theta + v'; returns ``(theta', {"velocity": v'})``."""
         p = _vector("params", params)
@@ -69,7 +74,7 @@ class HeavyBall:
 
 
 @dataclass(frozen=True)
-class Nesterov:
+class Nesterov(_VelocityMethod):
     """Nesterov momentum with the gradient taken at the optimizer's ``params``.
 
     Textbook (look-ahead) form, which needs g at theta_t + beta v_t::
@@ -88,17 +93,6 @@ class Nesterov:
     textbook iterate is recovered as theta_t = phi_t - beta v_t.
     State: ``{"velocity": v_t}``.
     """
-
-    lr: float
-    momentum: float
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lr", _real("lr", self.lr, 0.0))
-        object.__setattr__(self, "momentum", _momentum(self.momentum))
-
-    def init(self, params) -> State:
-        """Return ``{"velocity": zeros_like(params)}``."""
-        return {"velocity": np.zeros_like(_vector("params", params))}
 
     def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
         """v' = beta v - eta g(phi);  phi' = phi - eta g(phi) + beta v'.
