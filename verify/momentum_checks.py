@@ -126,7 +126,7 @@ def stability_boundary() -> list[CheckResult]:
         for beta in (0.0, 0.5, 0.9):
             predicted = float(xmax(beta)) / 10.0
             found = step_size.critical_step_size(lambda e, b=beta: make(lr=e, momentum=b), prob.grad, theta0,
-                                                 lo=0.5 * predicted, hi=1.5 * predicted, steps=4000, rtol=1e-7)
+                                                 lo=0.5 * predicted, hi=1.5 * predicted, steps=2000, rtol=1e-6)
             out.append(CheckResult(f"momentum-stability-boundary/{method}/beta={beta:g}",
                                    "predicted x_max(beta)/lambda_max vs bisection on real runs",
                                    abs(found - predicted) / predicted, 2e-3,
