@@ -6,12 +6,18 @@ Here the text is only *parsed* by ``ast.parse(text, mode="eval")``; the syntax
 tree is then walked with a strict whitelist and the SymPy expression is built
 node by node.  Nothing from the input is ever evaluated as Python.
 
-Grammar: numbers (int, float), parameter names, unary ``+ -``, binary
+Grammar: numbers (int, decimal), parameter names, unary ``+ -``, binary
 ``+ - * / **``, parentheses, and calls to whitelisted functions.  ``^`` is a
 synonym for ``**`` (same precedence and right associativity, *not* XOR), so
 ``a^2 + 10*b^2`` means ``a**2 + 10*b**2``.  Constants: ``pi``, ``E`` (also
 ``e``).  ``sigmoid(x)`` is ``1/(1+exp(-x))`` and ``softplus(x)`` is
 ``log(1+exp(x))``.  Every other name is a parameter, a real SymPy symbol.
+
+Decimal literals are exact: ``0.3`` is the Rational 3/10 read from its text (not
+the binary float nearest to it), so the derivations built on a loss stay exact.
+Non-smooth functions (``relu``, ``max``, ``min``, ``sign``, ``Heaviside``,
+``abs``/``Abs``) are rejected: their derivatives are not functions (``Abs`` gives
+``sign`` and ``DiracDelta``).
 
 Resource guards: at most 1000 characters, nesting depth at most 50 (long flat
 sums/products do not count as nesting), integer literals at most 10**6 in
@@ -23,6 +29,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from fractions import Fraction
 from typing import Sequence
 
 import sympy
@@ -41,11 +48,10 @@ FUNCTIONS = {
     "exp": (sympy.exp, (1,)), "log": (sympy.log, (1, 2)), "sqrt": (sympy.sqrt, (1,)),
     "tanh": (sympy.tanh, (1,)), "sinh": (sympy.sinh, (1,)), "cosh": (sympy.cosh, (1,)),
     "asin": (sympy.asin, (1,)), "acos": (sympy.acos, (1,)), "atan": (sympy.atan, (1,)),
-    "abs": (sympy.Abs, (1,)), "Abs": (sympy.Abs, (1,)),
     "sigmoid": (_sigmoid, (1,)), "softplus": (_softplus, (1,)),
 }
 CONSTANTS = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
-NON_SMOOTH = {"relu", "max", "min", "sign", "Heaviside"}
+NON_SMOOTH = {"relu", "max", "min", "sign", "Heaviside", "abs", "Abs"}
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _GROUP = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1}
@@ -77,8 +83,9 @@ def _apply(op: ast.operator, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, source: str = "") -> None:
         self.names: set[str] = set()
+        self.source = source  # the parsed text, to read decimal literals exactly
 
     def build(self, node: ast.AST, depth: int = 0) -> sympy.Expr:
         if depth > MAX_DEPTH:
@@ -102,14 +109,14 @@ class _Builder:
         if isinstance(node, ast.UnaryOp):
             raise ExpressionError(f"unsupported operator '{type(node.op).__name__}' in loss expression; {ALLOWED}")
         if isinstance(node, ast.Constant):
-            return self.constant(node.value)
+            return self.constant(node.value, ast.get_source_segment(self.source, node))
         if isinstance(node, ast.Name):
             return self.name(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, depth)
         raise ExpressionError(f"unsupported syntax '{type(node).__name__}' in loss expression; {ALLOWED}")
 
-    def constant(self, value: object) -> sympy.Expr:
+    def constant(self, value: object, text: str | None = None) -> sympy.Expr:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             kind = type(value).__name__
             raise ExpressionError(f"unsupported constant of type '{kind}' in loss expression; {ALLOWED}")
@@ -120,13 +127,16 @@ class _Builder:
             return sympy.Integer(value)
         if value != value or value in (float("inf"), float("-inf")):
             raise ExpressionError("number literal in loss expression is not finite (it overflows a float)")
-        return sympy.Float(value)
+        return _exact_decimal(value, text)
 
     def name(self, name: str) -> sympy.Expr:
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in FUNCTIONS:
             raise ExpressionError(f"'{name}' in loss expression is a function; call it like {name}(x)")
+        if name in ("abs", "Abs"):
+            raise ExpressionError(f"'{name}' is not allowed in loss expression: it is not smooth, "
+                                  f"so its derivatives are undefined; {ALLOWED}")
         _check_name(name)
         self.names.add(name)
         return sympy.Symbol(name, real=True)
@@ -149,14 +159,34 @@ class _Builder:
             want = " or ".join(map(str, arities))
             got = len(node.args)
             raise ExpressionError(f"function '{fname}' in loss expression takes {want} argument(s), got {got}")
-        return func(*(self.build(a, depth + 1) for a in node.args))
+        value = func(*(self.build(a, depth + 1) for a in node.args))
+        if not value.free_symbols:  # a number: it must evaluate (exp(exp(1e300)) does not)
+            try:
+                value.evalf(15)
+            except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError):
+                raise ExpressionError(f"the number {fname}(...) in loss expression is too large to evaluate") from None
+        return value
+
+
+def _exact_decimal(value: float, text: str | None) -> sympy.Rational:
+    """The exact Rational a decimal literal denotes: ``0.3`` -> 3/10 (from its text)."""
+    text = (text or "").replace("_", "")
+    if not value:  # 0.0: the literal is 0, or it underflows (never compute 10**huge for "1e-99999999")
+        if any(c in "123456789" for c in re.split("[eE]", text)[0]):
+            raise ExpressionError("number literal in loss expression is too small (it underflows a float to 0)")
+        return sympy.Integer(0)
+    try:  # a finite nonzero float: the exponent is small, so the Fraction is cheap
+        frac = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        frac = Fraction(repr(value))  # no usable source text: the shortest repr is the literal
+    return sympy.Rational(frac.numerator, frac.denominator)
 
 
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ExpressionError(f"invalid loss parameter name {name!r}: "
                               "use a letter followed by letters, digits or '_'")
-    if name in FUNCTIONS or name in CONSTANTS:
+    if name in FUNCTIONS or name in CONSTANTS or name in ("abs", "Abs"):
         raise ExpressionError(f"'{name}' is a reserved function or constant name, not a loss parameter")
 
 
@@ -176,12 +206,13 @@ def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Ex
     try:
         with warnings.catch_warnings():  # e.g. SyntaxWarning "invalid decimal literal"
             warnings.simplefilter("ignore")
-            tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+            source = text.strip().replace("^", "**")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"could not parse loss expression: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"could not parse loss expression: {str(exc) or type(exc).__name__}") from None
-    builder = _Builder()
+    builder = _Builder(source)
     try:
         expr = builder.build(tree.body)
     except ExpressionError:
@@ -193,6 +224,10 @@ def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Ex
         raise ExpressionError("the loss is not real and finite (division by zero, log of 0, or a complex value?)")
     if not expr.free_symbols:
         raise ExpressionError("the loss must depend on at least one parameter")
+    kinks = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.DiracDelta, sympy.Max, sympy.Min)
+    if any(expr.has(k) for k in kinks):  # e.g. sqrt(x**2), which SymPy writes Abs(x) for a real x
+        raise ExpressionError(f"the loss is not smooth: it simplifies to {sympy.sstr(expr)[:80]}, "
+                              "whose derivatives are undefined at the kink")
     if params is None:
         names = sorted(builder.names, key=lambda n: (n != "theta", n))
     else:

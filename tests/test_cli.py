@@ -75,7 +75,7 @@ def test_derive_formats(capsys):
     code, out, _ = run(capsys, "derive", "--list")
     assert code == 0 and "gd-quadratic-stability" in out
     code, out, _ = run(capsys, "derive", "gd-forward-euler", "--format", "markdown")
-    assert code == 0 and out.count("$$") == 2
+    assert code == 0 and out.count("```math") == 1
     code, out, _ = run(capsys, "derive", "gd-forward-euler", "--format", "json")
     js = json.loads(out)
     assert code == 0 and js["ok"] is True and {s["status"] for s in js["steps"]} <= {"proved", "given"}
@@ -94,3 +94,115 @@ def test_console_script_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "verify.cli", "stability", "gd", "--eigenvalues", "2"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "critical step" in out.stdout
+
+
+def strict_json(text):
+    """json.loads that refuses NaN/Infinity tokens (Python's json accepts them by default)."""
+    def bad(token):
+        raise AssertionError(f"non-standard JSON token {token}")
+    return json.loads(text, parse_constant=bad)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["stability", "gd", "--eigenvalues", "1e-320", "--json"], "too small"),
+    (["stability", "gd", "--eigenvalues", "1e308", "--eta", "1e308", "--json"], "overflows"),
+    (["stability", "gd", "--eigenvalues", "1,1e300", "--eta", "1e10", "--json"], "overflows"),
+    (["stability", "gd", "--eigenvalues", "1e308,1.5e308", "--json"], "overflows"),
+    (["stability", "heavy-ball", "--eta", "1e300", "--beta", "0.5", "--eigenvalues", "1e10", "--json"], "overflows"),
+    (["stability", "gd", "--eigenvalues", "0,0"], "> 0"),
+    # negative option values reach the commands' own checks, not argparse's "expected one argument"
+    (["stability", "gd", "--eigenvalues", "-1,10"], "positive semi-definite"),
+    (["stability", "gd", "--eigenvalues", "1,10", "--eta", "-0.1"], "> 0"),
+    (["stability", "heavy-ball", "--eta", "0.1", "--beta", "-0.5", "--eigenvalues", "1"], "0 <= beta"),
+    (["stability", "nesterov", "--mu", "-1", "--L", "10"], "--mu must be"),
+    (["stability", "nesterov", "--mu", "1", "--L", "-10"], "--L must be"),
+    (["modified-equation", "--loss", "theta**2", "--order", "-1"], "order"),
+    # empty names are errors, not "list everything" / "run everything"
+    (["derive", ""], "unknown derivation"),
+    (["verify", ""], "empty check name"),
+    (["verify", "gd-regimes", " "], "empty check name"),
+    (["stability", "gd", "--eigenvalues", "1", "--eta", "1,2"], "takes one number"),
+    (["stability", "gd", "--eigenvalues", "1", "--eta", "abc"], "takes one number"),
+    # non-smooth losses and too-large problems
+    (["modified-equation", "--loss", "abs(x) + x**2"], "not smooth"),
+    (["modified-equation", "--loss", "Abs(x)"], "not smooth"),
+    (["modified-equation", "--loss", "sqrt(x**2)"], "not smooth"),
+    (["modified-equation", "--loss", "theta**2", "--order", "7"], "between 1 and 6"),
+    (["modified-equation", "--loss", "(x*y - 1)**2/2", "--order", "5"], "at most 4"),
+    (["modified-equation", "--loss", "sin(x*y*z)", "--order", "4"], "at most 3"),
+    (["modified-equation", "--loss", "x**2", "--params", "x,a,b,c,d,f", "--order", "4"], "at most 3"),
+    (["modified-equation", "--loss", "a + b + c + d + f + g + h"], "at most 6"),
+])
+def test_more_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, err
+    assert err.startswith("ldyn: error:") and err.count("\n") == 1 and needle in err, err
+    assert "Traceback" not in err + out and "comma-separated" not in err
+
+
+def test_json_is_strict_and_infinity_is_null(capsys):
+    code, out, _ = run(capsys, "stability", "gd", "--eigenvalues", "0,1", "--eta", "1", "--json")
+    rep = strict_json(out)
+    assert code == 0 and rep["converges"] is True and rep["spectral_radius"] == 0
+    assert rep["condition_number"] == 1 and rep["flat_directions"] == 1
+    code, out, _ = run(capsys, "stability", "gd", "--eigenvalues", "1e-300,1e300", "--json")
+    rep = strict_json(out)
+    assert code == 0 and rep["condition_number"] is None  # L/mu overflows: null, documented
+    assert rep["eta_critical"] == pytest.approx(2e-300)
+    code, out, _ = run(capsys, "stability", "nesterov", "--mu", "1e-300", "--L", "1e300", "--json")
+    assert code == 0 and strict_json(out)["condition_number"] is None
+
+
+def test_gd_flat_directions_are_neutral_and_excluded(capsys):
+    code, out, _ = run(capsys, "stability", "gd", "--eigenvalues", "0,1,10", "--eta", "0.19", "--json")
+    rep = strict_json(out)
+    assert code == 0
+    # mu is the smallest POSITIVE eigenvalue: the optimal step is 2/(1 + 10), not 2/(0 + 10) = eta_critical
+    assert rep["eta_critical"] == pytest.approx(0.2) and rep["eta_optimal"] == pytest.approx(2 / 11)
+    assert rep["rate_optimal"] == pytest.approx(9 / 11)
+    assert [e["regime"] for e in rep["eigenvalues"]] == ["neutral", "monotone", "oscillating"]
+    assert rep["eigenvalues"][0]["factor"] == 1
+    assert rep["spectral_radius"] == pytest.approx(0.9) and rep["converges"] is True
+    code, out, _ = run(capsys, "stability", "gd", "--eigenvalues", "0,1,10", "--eta", "0.19")
+    assert code == 0 and "converges on the non-flat directions" in out
+    code, out, _ = run(capsys, "stability", "gd", "--eigenvalues", "0,4", "--eta", "0.5", "--json")
+    rep = strict_json(out)  # eta_optimal = 2/(4 + 4) = 0.25 is stable; 0.5 = 2/L is the critical step
+    assert rep["eta_optimal"] == pytest.approx(0.25) and rep["converges"] is False
+
+
+def test_modified_equation_decimal_literals_are_exact(capsys):
+    code, out, err = run(capsys, "modified-equation", "--loss", "0.3*x**3 + 0.7*x**2", "--order", "2", "--json")
+    assert code == 0, err
+    rep = strict_json(out)
+    x = sp.Symbol("x")
+    assert sp.expand(sp.sympify(rep["fields"][0][0]) + (sp.Rational(9, 10) * x**2 + sp.Rational(7, 5) * x)) == 0
+    assert "." not in rep["loss"]
+
+
+def test_modified_equation_default_order_is_3(capsys):
+    code, out, _ = run(capsys, "modified-equation", "--loss", "theta**4/4 - theta**2/2", "--json")
+    assert code == 0 and strict_json(out)["order"] == 3
+    code, out, _ = run(capsys, "modified-equation", "--loss", "sin(theta)", "--json")  # derive's limit: 2
+    assert code == 0 and strict_json(out)["order"] == 2
+
+
+def test_negative_values_are_option_values(capsys):
+    code, out, err = run(capsys, "modified-equation", "--loss", "-x**2+x**4", "--order", "1", "--json")
+    assert code == 0, err
+    assert strict_json(out)["params"] == ["x"]
+    code, out, err = run(capsys, "stability", "gd", "--eigenvalues", "1", "--eta", "--json")
+    assert code == 2 and err.count("\n") == 1  # an option after --eta is not taken as its value
+
+
+def test_a_derivation_that_does_not_check_is_an_internal_error(capsys, monkeypatch):
+    from derive import modified_equation as me
+
+    real = me.modified_equation
+
+    def broken(*args, **kwargs):
+        return real(*args, **kwargs).equal(sp.Integer(1), sp.Integer(2), "a wrong step")
+
+    monkeypatch.setattr(me, "modified_equation", broken)
+    code, out, err = run(capsys, "modified-equation", "--loss", "theta**2", "--order", "1")
+    assert code == 1 and out == ""
+    assert err.startswith("ldyn: internal error:") and err.count("\n") == 1 and "did not check" in err

@@ -1,7 +1,9 @@
 """``ldyn``: derive, verify and explain optimizer update rules from the command line.
 
 Imports stay lazy: ``ldyn --help`` loads neither SymPy nor NumPy; each subcommand imports
-what it needs.  Bad input prints one line, ``ldyn: error: ...``, and exits with code 2.
+what it needs.  Bad input prints one line, ``ldyn: error: ...``, and exits with code 2; an
+internal fault (e.g. a derivation that does not check) prints ``ldyn: internal error: ...``
+and exits with code 1.  ``--json`` output is strict JSON: an infinite number is ``null``.
 """
 from __future__ import annotations
 
@@ -34,21 +36,39 @@ def _floats(text: str, what: str) -> list[float]:
 
 
 def _float(text: str, what: str) -> float:
-    return _floats(text, what)[0] if "," not in text else _fail(f"{what} takes one number, got {text!r}")
+    try:
+        v = float(text)
+    except ValueError:
+        raise UsageError(f"{what} takes one number (e.g. {what} 0.1), got {text.strip()!r}") from None
+    if not math.isfinite(v):
+        raise UsageError(f"{what}: {text.strip()} is not a finite number")
+    return v
 
 
-def _fail(message: str):
-    raise UsageError(message)
+def _json_safe(obj):
+    """``obj`` with every infinite float replaced by None (JSON ``null``); a NaN is a bug."""
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            raise RuntimeError("a NaN reached the JSON output")
+        return None if math.isinf(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 def _dump(obj) -> str:
-    return json.dumps(obj, indent=2, allow_nan=False, default=str)
+    """Strict JSON (no NaN/Infinity tokens): infinities, e.g. an overflowing condition number, become null."""
+    return json.dumps(_json_safe(obj), indent=2, allow_nan=False, default=str)
 
 
 # -- subcommands ----------------------------------------------------------------------
 def cmd_verify(args) -> int:
     from . import checks
 
+    if any(not n.strip() for n in args.names):
+        raise UsageError("empty check name; give a check group or check name (see `ldyn verify`)")
     try:
         results = checks.run(args.names)
     except KeyError as exc:
@@ -63,7 +83,7 @@ def cmd_verify(args) -> int:
 def cmd_derive(args) -> int:
     from derive import catalogue
 
-    if args.list or not args.name:
+    if args.list or args.name is None:
         for name, (title, _) in catalogue.CATALOGUE.items():
             print(f"{name:26s} {title}")
         return 0
@@ -117,6 +137,9 @@ def cmd_modified_equation(args) -> int:
         rep = modified.report(args.loss, args.params, args.order)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except RuntimeError as exc:  # the derivation did not check: our fault, not the user's
+        print(f"ldyn: internal error: {exc}", file=sys.stderr)
+        return 1
     print(_dump(rep) if args.json else modified.format_report(rep))
     return 0
 
@@ -165,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("modified-equation", help="the modified flow GD really follows, for your loss")
     m.add_argument("--loss", required=True, help="loss formula, e.g. 'theta**4/4 - theta**2/2' or '(x*y-1)**2/2'")
     m.add_argument("--params", help="parameter names in order, comma-separated (default: theta first, then sorted)")
-    m.add_argument("--order", type=int, default=2, help="highest power of eta kept (1..6, default 2)")
+    m.add_argument("--order", type=int, default=None,
+                   help="highest power of eta kept (default 3, or 2 on a non-rational loss; "
+                        "at most 6, 4 or 3 for 1, 2 or 3+ parameters)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_modified_equation)
 
@@ -176,8 +201,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# options whose value may start with '-' (a negative number, a loss such as '-x**2')
+_VALUE_OPTIONS = ("--eigenvalues", "--eta", "--beta", "--mu", "--L", "--loss", "--order")
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    opts = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                opts |= _option_strings(sub)
+    return opts
+
+
+def _join_dash_values(argv: list[str], known: set[str]) -> list[str]:
+    """``--eta -1`` -> ``--eta=-1``: argparse would take ``-1`` for an option and say
+    "expected one argument" instead of letting the command explain what is wrong.
+    A following word that is itself an option (``--eta --json``) is left alone."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            return out + argv[i:]
+        if a in _VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] != "--" \
+                and argv[i + 1].split("=")[0] not in known:
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = _join_dash_values(list(sys.argv[1:] if argv is None else argv), _option_strings(parser))
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
@@ -187,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"ldyn: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # e.g. a NaN in a report: a bug, reported on one line
+        print(f"ldyn: internal error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -54,25 +54,41 @@ def check_eigenvalues(values: list[float], psd: bool = True) -> list[float]:
 
 
 def gd_report(eigenvalues: list[float], eta: float | None = None) -> dict:
-    """Critical step 2/λ_max, optimal step and rate on [λ_min, λ_max], and per eigenvalue
-    the step ranges of each regime; with ``eta``, the factors, spectral radius and verdict."""
+    """Critical step 2/λ_max, optimal step and rate on [μ, L], and per eigenvalue the step
+    ranges of each regime; with ``eta``, the factors, spectral radius and verdict.
+
+    μ is the smallest *positive* eigenvalue and L the largest.  Flat directions (λ = 0)
+    have factor 1 at every step: GD neither moves along them nor diverges, so they are
+    reported with regime "neutral" and left out of ``spectral_radius`` and ``converges``
+    (which then speak of the non-flat directions; ``flat_directions`` counts them).
+    ``condition_number`` is L/μ; it is ``math.inf`` if that ratio overflows a float, and
+    ``ldyn --json`` writes that infinity as ``null``.  Inputs that would make the other
+    numbers non-finite (2/λ or μ + L or η·λ overflowing) raise :class:`InputError`."""
     lams = check_eigenvalues(list(eigenvalues))
     if eta is not None and not (math.isfinite(eta) and eta > 0):
         raise InputError(f"--eta must be a finite number > 0, got {eta}")
+    positive = [lam for lam in lams if lam > 0]
+    mu, L = min(positive), max(positive)
+    if not math.isfinite(2 / mu):
+        raise InputError(f"eigenvalue {mu:g} is too small: its critical step 2/lambda overflows a float "
+                         "(use 0 for a flat direction)")
+    if not math.isfinite(mu + L):
+        raise InputError(f"eigenvalues {mu:g} and {L:g} are too large: mu + L overflows a float (rescale the loss)")
+    if eta is not None and not math.isfinite(eta * L):
+        raise InputError(f"--eta {eta:g} times eigenvalue {L:g} overflows a float")
     f = _gd_closed_forms()
-    mu, L = min(lams), max(lams)
     out = {"method": "gd", "eta_critical": float(f["eta_critical"](L)),
            "eta_optimal": float(f["eta_optimal"](mu, L)), "rate_optimal": float(f["rate_optimal"](mu, L)),
-           "condition_number": (L / mu) if mu > 0 else math.inf, "eigenvalues": []}
+           "condition_number": L / mu, "flat_directions": len(lams) - len(positive), "eigenvalues": []}
     for lam in lams:
         entry = {"lambda": lam, "monotone_below": (1 / lam) if lam > 0 else None,
                  "stable_below": (2 / lam) if lam > 0 else None}
         if eta is not None:
             r = float(f["factor"](eta, lam))
-            entry.update(factor=r, spectral_radius=abs(r), regime=regime_of_factor(r))
+            entry.update(factor=r, spectral_radius=abs(r), regime=regime_of_factor(r) if lam > 0 else "neutral")
         out["eigenvalues"].append(entry)
     if eta is not None:
-        rho = max(e["spectral_radius"] for e in out["eigenvalues"])
+        rho = max(e["spectral_radius"] for e in out["eigenvalues"] if e["lambda"] > 0)
         out.update(eta=eta, spectral_radius=rho, converges=bool(rho < 1))
     return out
 
@@ -84,13 +100,17 @@ def format_gd_report(rep: dict) -> str:
              f"  optimal step    eta*  = 2/(mu + L)        = {rep['eta_optimal']:.6g}",
              f"  optimal rate    (L - mu)/(L + mu)         = {rep['rate_optimal']:.6g}"
              f"   (condition number {rep['condition_number']:.4g})"]
+    flat = rep.get("flat_directions", 0)
+    if flat:
+        lines.append(f"  ({flat} flat direction(s), lambda = 0: mu is the smallest positive eigenvalue)")
     if "eta" in rep:
-        lines.append(f"  at eta = {rep['eta']:g}: spectral radius {rep['spectral_radius']:.6g}, "
-                     + ("converges" if rep["converges"] else "does NOT converge"))
+        where = " on the non-flat directions" if flat else ""
+        lines.append(f"  at eta = {rep['eta']:g}: spectral radius{where} {rep['spectral_radius']:.6g}, "
+                     + (f"converges{where}" if rep["converges"] else f"does NOT converge{where}"))
     lines.append("  per eigenvalue:")
     for e in rep["eigenvalues"]:
         if e["lambda"] == 0:
-            s = "flat direction: GD does not move along it"
+            s = "flat direction: GD does not move along it (neutral)"
         else:
             s = f"monotone for eta < {e['monotone_below']:.6g}, oscillating up to {e['stable_below']:.6g}, divergent above"
         if "factor" in e:
@@ -114,6 +134,8 @@ def momentum_report(method: str, eigenvalues: list[float], eta: float, beta: flo
     eta = _finite_positive(eta, "--eta")
     if beta is None or not math.isfinite(beta) or not 0 <= beta < 1:
         raise InputError(f"--beta must be a finite number with 0 <= beta < 1, got {beta}")
+    if not math.isfinite(eta * max(lams)):
+        raise InputError(f"--eta {eta:g} times eigenvalue {max(lams):g} overflows a float")
     rows = []
     for lam in lams:
         r1, r2 = mm.roots(method, eta * lam, beta)
@@ -130,7 +152,9 @@ def _complex(z) -> dict:
 
 
 def momentum_tuning_report(method: str, mu: float, L: float) -> dict:
-    """Optimal (η, β, rate) on a spectrum in [μ, L]; for Nesterov also the standard tuning."""
+    """Optimal (η, β, rate) on a spectrum in [μ, L]; for Nesterov also the standard tuning.
+
+    ``condition_number`` L/μ is ``math.inf`` if it overflows a float (JSON: ``null``)."""
     from derive import momentum_tuning as dt
 
     mu, L = _finite_positive(mu, "--mu"), _finite_positive(L, "--L")
