@@ -206,3 +206,9 @@ def test_a_derivation_that_does_not_check_is_an_internal_error(capsys, monkeypat
     code, out, err = run(capsys, "modified-equation", "--loss", "theta**2", "--order", "1")
     assert code == 1 and out == ""
     assert err.startswith("ldyn: internal error:") and err.count("\n") == 1 and "did not check" in err
+
+
+def test_output_piped_into_head_is_not_an_error():
+    cmd = f"{sys.executable} -m verify.cli stability gd --eigenvalues 0,1 --eta 1 --json | head -1"
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
+    assert out.returncode == 0 and "Traceback" not in out.stderr

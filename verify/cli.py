@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:  # e.g. a NaN in a report: a bug, reported on one line
         print(f"ldyn: internal error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
