@@ -129,8 +129,13 @@ def strict_json(text):
     (["modified-equation", "--loss", "sqrt(x**2)"], "not smooth"),
     (["modified-equation", "--loss", "theta**2", "--order", "7"], "between 1 and 6"),
     (["modified-equation", "--loss", "(x*y - 1)**2/2", "--order", "5"], "at most 4"),
-    (["modified-equation", "--loss", "sin(x*y*z)", "--order", "4"], "at most 3"),
-    (["modified-equation", "--loss", "x**2", "--params", "x,a,b,c,d,f", "--order", "4"], "at most 3"),
+    (["modified-equation", "--loss", "(x*y*z - 1)**2/2", "--order", "4"], "at most 3"),
+    (["modified-equation", "--loss", "(a*b*c*d - 1)**2/2", "--order", "4"], "at most 3"),
+    (["modified-equation", "--loss", "(a*b*c*d*f - 1)**2/2", "--order", "3"], "at most 2"),
+    (["modified-equation", "--loss", "x**2", "--params", "x,a,b,c,d,f", "--order", "2"], "at most 1"),
+    (["modified-equation", "--loss", "sin(x*y*z)", "--order", "3"], "at most 2"),
+    (["modified-equation", "--loss", "1/(1 + x**2)", "--order", "2"], "at most 1"),
+    (["modified-equation", "--loss", "1/(1 + x**2 + y**2 + z**2)", "--order", "1"], "at most 2 parameters"),
     (["modified-equation", "--loss", "a + b + c + d + f + g + h"], "at most 6"),
 ])
 def test_more_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
@@ -182,8 +187,10 @@ def test_modified_equation_decimal_literals_are_exact(capsys):
 def test_modified_equation_default_order_is_3(capsys):
     code, out, _ = run(capsys, "modified-equation", "--loss", "theta**4/4 - theta**2/2", "--json")
     assert code == 0 and strict_json(out)["order"] == 3
-    code, out, _ = run(capsys, "modified-equation", "--loss", "sin(theta)", "--json")  # derive's limit: 2
+    code, out, _ = run(capsys, "modified-equation", "--loss", "sin(theta)", "--json")  # the loss's limit: 2
     assert code == 0 and strict_json(out)["order"] == 2
+    code, out, _ = run(capsys, "modified-equation", "--loss", "x/(1 + x**2)", "--json")  # the loss's limit: 1
+    assert code == 0 and strict_json(out)["order"] == 1
 
 
 def test_negative_values_are_option_values(capsys):
@@ -212,3 +219,12 @@ def test_output_piped_into_head_is_not_an_error():
     cmd = f"{sys.executable} -m verify.cli stability gd --eigenvalues 0,1 --eta 1 --json | head -1"
     out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
     assert out.returncode == 0 and "Traceback" not in out.stderr
+
+
+def test_modified_equation_has_a_time_budget(capsys, monkeypatch):
+    import verify.cli as cli
+
+    monkeypatch.setattr(cli, "MODIFIED_EQUATION_SECONDS", 0.05)
+    code, out, err = run(capsys, "modified-equation", "--loss", "(x**2 + y**2 + z**2 - 1)**2/4", "--order", "3")
+    assert code == 2 and out == ""
+    assert err.startswith("ldyn: error:") and err.count("\n") == 1 and "did not finish within 0.05 s" in err

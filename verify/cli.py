@@ -8,9 +8,12 @@ and exits with code 1.  ``--json`` output is strict JSON: an infinite number is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 
 
 class UsageError(Exception):
@@ -130,11 +133,43 @@ def cmd_stability(args) -> int:
     return 0
 
 
+#: wall-clock budget of ``ldyn modified-equation``, in seconds: the order limits keep typical
+#: losses far below it, but no static rule bounds the symbolic work on every formula
+MODIFIED_EQUATION_SECONDS = 60
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise _OutOfTime in the block after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def cmd_modified_equation(args) -> int:
     from . import modified
 
     try:
-        rep = modified.report(args.loss, args.params, args.order)
+        with _time_limit(MODIFIED_EQUATION_SECONDS):
+            rep = modified.report(args.loss, args.params, args.order)
+    except _OutOfTime:
+        raise UsageError(f"the derivation did not finish within {MODIFIED_EQUATION_SECONDS:g} s; "
+                         "give a lower --order or a simpler loss") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except RuntimeError as exc:  # the derivation did not check: our fault, not the user's
@@ -189,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--loss", required=True, help="loss formula, e.g. 'theta**4/4 - theta**2/2' or '(x*y-1)**2/2'")
     m.add_argument("--params", help="parameter names in order, comma-separated (default: theta first, then sorted)")
     m.add_argument("--order", type=int, default=None,
-                   help="highest power of eta kept (default 3, or 2 on a non-rational loss; "
-                        "at most 6, 4 or 3 for 1, 2 or 3+ parameters)")
+                   help="highest power of eta kept (default 3, or the loss's limit if lower: 6, 4, 3, 3, 2, 1 "
+                        "for 1..6 parameters; 2 with transcendental functions, 1 with a parameter in a denominator)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_modified_equation)
 

@@ -5,28 +5,46 @@ import sympy as sp
 
 MAX_ORDER = 6
 MAX_PARAMS = 6
-# The symbolic work grows steeply with the order and the number of parameters.
-MAX_ORDER_BY_PARAMS = {1: 6, 2: 4}  # and 3 for 3 or more parameters
-MAX_ORDER_MANY_PARAMS = 3
 DEFAULT_ORDER = 3
+# The symbolic work grows steeply with the order, the number of parameters and the kind of
+# loss.  Measured: the allowed maxima take under 20 s on e.g. (x*y*z - 1)**2/2 (order 3),
+# (a*b*c*d*f - 1)**2/2 (order 2), (x*y - 1)**2/2 + sin(x)*y (order 2), 1/(1 + x**2 + y**2) (order 1).
+MAX_ORDER_BY_PARAMS = {1: 6, 2: 4, 3: 3, 4: 3, 5: 2, 6: 1}
+#: a rational loss with a parameter-dependent denominator, e.g. 1/(1 + x**2), is the costly
+#: kind: 1/(1+x**2+y**2) takes 9 s at order 1 and minutes at order 2, and
+#: 1/(1+x**2+y**2+z**2) minutes already at order 1
+MAX_ORDER_RATIONAL = 1
+MAX_PARAMS_RATIONAL = 2
 
 
-def max_order(n_params: int) -> int:
-    """The highest --order allowed for a loss of ``n_params`` parameters."""
-    return MAX_ORDER_BY_PARAMS.get(n_params, MAX_ORDER_MANY_PARAMS)
+def _has_denominator(expr: sp.Expr, params) -> bool:
+    return not expr.is_polynomial(*params) and expr.is_rational_function(*params)
+
+
+def max_order(expr: sp.Expr, params) -> tuple[int, str]:
+    """The highest --order allowed for ``expr`` in ``params``, and the kind of loss that sets it."""
+    from derive.modified_equation import MAX_TRANSCENDENTAL_ORDER
+
+    n = len(params)
+    limit, kind = MAX_ORDER_BY_PARAMS[n], f"a polynomial loss of {n} parameter(s)"
+    if not expr.is_polynomial(*params):
+        if _has_denominator(expr, params):
+            kind, cap = f"a rational loss of {n} parameter(s) (a parameter in a denominator)", MAX_ORDER_RATIONAL
+        else:
+            kind, cap = f"a loss of {n} parameter(s) with transcendental functions", MAX_TRANSCENDENTAL_ORDER
+        limit = min(limit, cap)
+    return limit, kind
 
 
 def report(loss_text: str, params_text: str | None, order: int | None = None) -> dict:
     """Parse the loss (no eval), derive and check the modified equation up to η^order.
 
-    ``order=None`` means ``DEFAULT_ORDER`` (3), lowered to the derivation's limit on
-    losses that are not rational functions (``MAX_TRANSCENDENTAL_ORDER``, 2).
-
+    ``order=None`` means ``DEFAULT_ORDER`` (3), lowered to :func:`max_order` of the loss.
     Bad input (the loss, the names, an order above :func:`max_order`, more than
     ``MAX_PARAMS`` parameters) raises ValueError; a derivation that does not check is a
     fault of this code, not of the input, and raises RuntimeError."""
     from derive.expressions import parse_loss
-    from derive.modified_equation import MAX_TRANSCENDENTAL_ORDER, modified_equation
+    from derive.modified_equation import modified_equation
 
     if order is not None and not 1 <= order <= MAX_ORDER:
         raise ValueError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
@@ -36,13 +54,16 @@ def report(loss_text: str, params_text: str | None, order: int | None = None) ->
         raise ValueError("'eta' is the step size; name the loss's parameters otherwise")
     if len(params) > MAX_PARAMS:
         raise ValueError(f"the loss has {len(params)} parameters; at most {MAX_PARAMS} are supported")
+    if _has_denominator(expr, params) and len(params) > MAX_PARAMS_RATIONAL:
+        raise ValueError(f"a rational loss with a parameter in a denominator is supported for at most "
+                         f"{MAX_PARAMS_RATIONAL} parameters, this one has {len(params)} (its derivation takes minutes)")
+    limit, kind = max_order(expr, params)
     if order is None:
-        rational = expr.is_rational_function(*params)
-        order = DEFAULT_ORDER if rational else min(DEFAULT_ORDER, MAX_TRANSCENDENTAL_ORDER)
-    if order > max_order(len(params)):
-        raise ValueError(f"--order {order} is too high for a loss of {len(params)} parameter(s): at most "
-                         f"{max_order(len(params))} (the limit is {MAX_ORDER_BY_PARAMS[1]} for 1 parameter, "
-                         f"{MAX_ORDER_BY_PARAMS[2]} for 2, {MAX_ORDER_MANY_PARAMS} for 3 or more)")
+        order = min(DEFAULT_ORDER, limit)
+    if order > limit:
+        by_params = ", ".join(f"{v} for {k}" for k, v in MAX_ORDER_BY_PARAMS.items())
+        raise ValueError(f"--order {order} is too high for {kind}: at most {limit} (the limits, by number of "
+                         f"parameters: {by_params}; lower for non-polynomial losses)")
     d = modified_equation(expr, params, order)
     check = d.check()
     if not check.ok:
