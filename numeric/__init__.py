@@ -4,6 +4,7 @@ Submodules (imported lazily on first attribute access):
 
 - ``numeric.optimizers``: the pure optimizer protocol, ``gd`` and ``run``.
 - ``numeric.momentum``: heavy ball, Nesterov and torch-style ``sgd``.
+- ``numeric.adaptive``: torch-style ``rmsprop``, ``adam`` and ``adamw`` (with optax/TF/paper variants).
 - ``numeric.problems``: test problems (quadratic, Rosenbrock, 2-layer factorization).
 - ``numeric.flow``: gradient flow theta' = -grad L(theta) via ``scipy.integrate.solve_ivp``.
 - ``numeric.step_size``: divergence, measured critical step size and convergence rate.
@@ -13,7 +14,7 @@ This package never imports ``derive``, ``verify`` or SymPy.
 
 import importlib
 
-__all__ = ["optimizers", "momentum", "problems", "flow", "step_size"]
+__all__ = ["optimizers", "momentum", "adaptive", "problems", "flow", "step_size"]
 
 
 def __getattr__(name):
