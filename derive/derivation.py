@@ -43,6 +43,7 @@ class Step:
     symbol: Any = None  # the variable, for solution / equivalent steps
     continues: bool = False  # rendered as "&= rhs" after the previous line
     display: str | None = None  # LaTeX shown for lhs instead of latex(lhs)
+    relation: str = "="  # a given step may state an inequality: "<=", ">=", "<", ">"
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ def check_step(step: Step) -> StepCheck:
         got = _canonical(got)
         if got == step.rhs:
             return StepCheck(step, "proved", "solveset")
+        if _same_interval(got, step.rhs):
+            return StepCheck(step, "proved", "solveset")
         diff = sp.Union(sp.Complement(got, step.rhs), sp.Complement(step.rhs, got))
         if diff.is_empty:
             return StepCheck(step, "proved", "solveset")
@@ -195,6 +198,14 @@ def _canonical(s: sp.Set) -> sp.Set:
         ropen = any(a.right_open for a in s.args if a.end == hi)
         return sp.Interval(lo, hi, lopen, ropen)
     return s
+
+
+def _same_interval(a: sp.Set, b: sp.Set) -> bool:
+    """Two intervals with the same openness whose endpoints simplify to the same values."""
+    if not (isinstance(a, sp.Interval) and isinstance(b, sp.Interval)):
+        return False
+    return ((a.left_open, a.right_open) == (b.left_open, b.right_open)
+            and _zero(a.start - b.start) is True and _zero(a.end - b.end) is True)
 
 
 def _solve_set(relation: Any, x: sp.Symbol) -> sp.Set:
@@ -242,9 +253,12 @@ class Derivation:
     references: list[str] = field(default_factory=list)
 
     # -- building -------------------------------------------------------------------
-    def given(self, lhs: Any, rhs: Any, reason: str) -> "Derivation":
-        """State a definition or assumption ``lhs = rhs`` (not proved; reported as given)."""
-        self.steps.append(Step("given", lhs, rhs, reason))
+    def given(self, lhs: Any, rhs: Any, reason: str, relation: str = "=") -> "Derivation":
+        """State a definition, assumption or cited theorem ``lhs = rhs`` (or ``lhs <= rhs`` etc.
+        with ``relation``); not proved, reported as given."""
+        if relation not in ("=", "<=", ">=", "<", ">"):
+            raise ValueError(f"relation must be one of =, <=, >=, <, >; got {relation!r}")
+        self.steps.append(Step("given", lhs, rhs, reason, relation=relation))
         return self
 
     def equal(self, lhs: Any, rhs: Any, reason: str, display: str | None = None) -> "Derivation":

@@ -57,7 +57,11 @@ def _relation_latex(step: "Step") -> tuple[str, str]:
     if step.kind == "equivalent":
         return latex(step.lhs), r"\iff " + latex(step.symbol) + r" \in " + latex(step.rhs)
     left = "" if step.continues else (step.display or latex(step.lhs))
-    return left, "= " + latex(step.rhs)
+    return left, _RELATIONS[step.relation] + " " + latex(step.rhs)
+
+
+#: how each relation a step may state is printed
+_RELATIONS = {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">"}
 
 
 def step_lines(d: "Derivation", check: "DerivationCheck | None" = None, style: str = "markdown") -> list[str]:
@@ -97,7 +101,7 @@ def derivation_latex(d: "Derivation", check: "DerivationCheck | None" = None, st
             "\\usepackage{amsmath,amssymb}", "\\allowdisplaybreaks", "\\begin{document}",
             f"\\section*{{{text(d.title)}}}"]
     if d.summary:
-        head.append(d.summary)
+        head.append(text(d.summary))
     tail = []
     if d.references:
         tail = ["\\paragraph{References}", "\\begin{itemize}"] + [f"\\item {text(r)}" for r in d.references] + ["\\end{itemize}"]

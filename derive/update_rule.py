@@ -15,6 +15,7 @@ expressions, one per state symbol, in which the oracle appears applied to a poin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 import math
 from typing import Any
 
@@ -143,6 +144,11 @@ class LambdifiedOptimizer:
     rule: UpdateRule
     hyper: dict[str, float]
 
+    @cached_property
+    def _compiled(self):
+        """The lambdified map, looked up once per optimizer (the cache key costs a srepr)."""
+        return _compile(self.rule)
+
     def init(self, params):
         import numpy as np
 
@@ -156,7 +162,7 @@ class LambdifiedOptimizer:
         grads = np.asarray(grads, dtype=float)
         if params.shape != grads.shape:
             raise ValueError(f"params and grads differ in shape: {params.shape} vs {grads.shape}")
-        f = _compile(self.rule)
+        f = self._compiled
         rest = [np.asarray(state[n], dtype=float) for n in self.rule.state_names]
         new = f(params, *rest, grads, *[self.hyper[k] for k in self.rule.hyper])
         new = [np.broadcast_to(np.asarray(v, dtype=float), params.shape).copy() for v in new]
