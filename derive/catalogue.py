@@ -26,6 +26,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                      "momentum_limits:heavy_ball_modified_equation"),
     "critical-sharpness": ("Critical sharpness: the edge of stability of GD, heavy ball and Nesterov",
                            "momentum_limits:critical_sharpness"),
+    "rmsprop": ("RMSProp: plain, with momentum, centered", "adaptive_dynamics:rmsprop_update"),
+    "adam": ("Adam: the update rule and its equivalent forms", "adaptive_dynamics:adam_update"),
+    "adam-bias-correction": ("Adam's bias correction: the expected EMA of a stationary signal",
+                             "adaptive_dynamics:bias_correction"),
+    "adam-frozen-preconditioner": ("Adam on a quadratic with a frozen preconditioner: the preconditioned "
+                                   "sharpness threshold", "adaptive_dynamics:frozen_preconditioner"),
+    "adam-sign-descent": ("Adam as sign descent in the limit eps -> 0", "adaptive_dynamics:sign_descent"),
+    "eps-placement": ("Where epsilon goes: outside the square root, inside it, or as epsilon-hat",
+                      "conventions:eps_placement"),
+    "weight-decay-coupling": ("Coupled L2 vs decoupled weight decay", "conventions:weight_decay_coupling"),
+    "amsgrad-max": ("AMSGrad: the running max before or after bias correction", "conventions:amsgrad_max"),
 }
 
 

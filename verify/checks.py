@@ -27,6 +27,11 @@ GROUPS: dict[str, str] = {
     "momentum-optimal-rate": "momentum_checks:optimal_rate",
     "momentum-oscillator-limit": "momentum_checks:oscillator_limit",
     "momentum-modified-flow": "momentum_checks:modified_flow",
+    "adaptive-lambdified": "adaptive_checks:lambdified_vs_handwritten",
+    "adam-bias-correction": "adaptive_checks:bias_correction",
+    "adam-frozen-threshold": "adaptive_checks:frozen_threshold",
+    "adam-update-bound": "adaptive_checks:update_bound",
+    "conventions": "adaptive_checks:conventions",
 }
 
 

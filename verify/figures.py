@@ -262,6 +262,8 @@ def momentum_vs_gd(steps: int = 300):
 
 
 #: name -> (function, caption, derivation it illustrates)
+from .figures_adaptive import adaptive_trajectories, effective_step_sizes  # noqa: E402 (they import _plt lazily)
+
 FIGURES = {
     "gd-stability": (gd_stability, "Contraction factor of GD per eigen-direction, regimes shaded",
                      "gd-quadratic-stability"),
@@ -276,6 +278,10 @@ FIGURES = {
                                      "damping regime, as predicted by the roots", "heavy-ball"),
     "momentum-vs-gd": (momentum_vs_gd, "Tuned heavy ball and Nesterov vs GD on a kappa = 100 quadratic: "
                        "errors and predicted rates rho^t", "momentum-tuning"),
+    "adaptive-trajectories": (adaptive_trajectories, "RMSProp, Adam and their conventions vs GD and heavy ball on a "
+                              "kappa = 100 quadratic and on Rosenbrock", "adam"),
+    "adaptive-effective-steps": (effective_step_sizes, "Effective per-coordinate step sizes lr/(sqrt(v-hat) + eps) "
+                                 "over time: Adam, both AMSGrad conventions, RMSProp", "amsgrad-max"),
 }
 
 

@@ -37,7 +37,11 @@ def _texts() -> dict[str, str]:
         files[f"{name}.md"] = md
         files[f"{name}.tex"] = derivation_latex(d, check, standalone=True)
         index.append(f"| [{d.title}]({name}.md) | [{name}.tex]({name}.tex) | {check.summary()} |")
-    index += ["", "## Figures", ""]
+    from derive.conventions import conventions_markdown
+
+    files["conventions.md"] = conventions_markdown()
+    index += ["", "[Conventions of adaptive methods](conventions.md): the differences between library conventions "
+              "as equations, and which library documents each variant.", "", "## Figures", ""]
     index += [f"- [{cap}](figures/{f}.png)" for f, (_, cap, _) in FIGURES.items()]
     files["README.md"] = "\n".join(index) + "\n"
     return files
