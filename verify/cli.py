@@ -179,6 +179,17 @@ def cmd_modified_equation(args) -> int:
     return 0
 
 
+def cmd_verify_impl(args) -> int:
+    from . import implementation
+
+    try:
+        rep = implementation.verify(args.spec, args.rule, args.set, steps=args.steps, seed=args.seed, rtol=args.rtol)
+    except implementation.InputError as exc:
+        raise UsageError(str(exc)) from None
+    print(_dump(rep) if args.json else implementation.format_report(rep))
+    return 0 if rep["agree"] else 1
+
+
 def cmd_notes(args) -> int:
     from . import notes
 
@@ -229,6 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_modified_equation)
 
+    i = sub.add_parser("verify-impl", help="check your own optimizer code against a derived rule",
+                       description="Run your optimizer side by side with the derived rule on seed-fixed problems; "
+                       "on a disagreement, name the known convention (eps placement, bias correction, weight "
+                       "decay, ...) that explains it.  Exit 0: agree, 1: differ, 2: bad input.")
+    i.add_argument("spec", metavar="SPEC", help="package.module:factory or path/to/file.py:factory; the factory gets "
+                   "all the rule's hyperparameters as keywords (torch names) and returns init/step, or SPEC is a "
+                   "function step(params, grads, state) whose state starts as {}")
+    i.add_argument("--rule", required=True, choices=("sgd", "rmsprop", "adam", "adamw"),
+                   help="the reference: torch.optim's SGD, RMSprop, Adam or AdamW")
+    i.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a hyperparameter (lr=0.01, betas=0.9,0.99, amsgrad=true, ...) or a convention of the "
+                   "reference only (eps_mode, bias_correction, amsgrad_max, decay); repeatable")
+    i.add_argument("--steps", type=int, default=200, help="steps per problem (default 200)")
+    i.add_argument("--seed", type=int, default=0, help="seed of the problems (default 0)")
+    i.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_verify_impl)
+
     n = sub.add_parser("notes", help="regenerate notes/ (LaTeX, Markdown, figures)")
     n.add_argument("--check", action="store_true", help="exit 1 if notes/ is stale")
     n.add_argument("--out", default="notes", help="output folder (default: notes)")
@@ -237,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # options whose value may start with '-' (a negative number, a loss such as '-x**2')
-_VALUE_OPTIONS = ("--eigenvalues", "--eta", "--beta", "--mu", "--L", "--loss", "--order")
+_VALUE_OPTIONS = ("--eigenvalues", "--eta", "--beta", "--mu", "--L", "--loss", "--order", "--steps", "--seed",
+                  "--rtol", "--set")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
