@@ -8,13 +8,16 @@ Submodules (imported lazily on first attribute access):
 - ``numeric.problems``: test problems (quadratic, Rosenbrock, 2-layer factorization).
 - ``numeric.flow``: gradient flow theta' = -grad L(theta) via ``scipy.integrate.solve_ivp``.
 - ``numeric.step_size``: divergence, measured critical step size and convergence rate.
+- ``numeric.integrators``: fixed-step Euler/Heun/RK4/implicit Euler, adaptive solve_ivp, stability and work.
+- ``numeric.rate_network``: rate networks tau x' = -x + W phi(x) + I, slow learning on W, population codes.
 
 This package never imports ``derive``, ``verify`` or SymPy.
 """
 
 import importlib
 
-__all__ = ["optimizers", "momentum", "adaptive", "problems", "flow", "step_size"]
+__all__ = ["optimizers", "momentum", "adaptive", "problems", "flow", "step_size", "integrators",
+           "rate_network"]
 
 
 def __getattr__(name):
