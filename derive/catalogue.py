@@ -37,6 +37,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "conventions:eps_placement"),
     "weight-decay-coupling": ("Coupled L2 vs decoupled weight decay", "conventions:weight_decay_coupling"),
     "amsgrad-max": ("AMSGrad: the running max before or after bias correction", "conventions:amsgrad_max"),
+    "lyapunov-gradient-flow": ("The loss is a Lyapunov function of gradient flow", "lyapunov:gradient_flow"),
+    "lyapunov-heavy-ball": ("The energy of the heavy-ball ODE is a Lyapunov function", "lyapunov:heavy_ball_energy"),
+    "descent-lemma": ("The descent lemma: the step-size condition for an ell-smooth loss", "lyapunov:descent_lemma"),
+    "integrator-stability": ("Optimizers as integrators of gradient flow: stability functions and regions",
+                             "integrators:stability_regions"),
+    "proximal-point": ("Implicit Euler on gradient flow is the proximal-point method", "integrators:proximal_point"),
 }
 
 

@@ -32,6 +32,9 @@ GROUPS: dict[str, str] = {
     "adam-frozen-threshold": "adaptive_checks:frozen_threshold",
     "adam-update-bound": "adaptive_checks:update_bound",
     "conventions": "adaptive_checks:conventions",
+    "lyapunov": "continuous_checks:lyapunov",
+    "integrator-stability": "continuous_checks:integrator_stability",
+    "rate-network": "continuous_checks:rate_network",
 }
 
 
