@@ -190,6 +190,23 @@ def cmd_verify_impl(args) -> int:
     return 0 if rep["agree"] else 1
 
 
+def cmd_experiment(args) -> int:
+    from . import experiments
+
+    if args.list or not args.name:
+        if not args.list:
+            raise UsageError("give an experiment name, or --list to see them")
+        for name, (title, _) in experiments.EXPERIMENTS.items():
+            print(f"{name:24s} {title}")
+        return 0
+    if args.name not in experiments.EXPERIMENTS:
+        raise UsageError(f"unknown experiment {args.name!r}; known: {', '.join(experiments.EXPERIMENTS)}")
+    progress = None if args.json else experiments.progress_printer(args.name)
+    summary = experiments.run(args.name, out=args.out, seed=args.seed, full=args.full, progress=progress)
+    print(_dump(summary) if args.json else experiments.format_summary(summary))
+    return 0 if summary["all_claims_hold"] else 1
+
+
 def cmd_notes(args) -> int:
     from . import notes
 
@@ -257,6 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_verify_impl)
+
+    e = sub.add_parser("experiment", help="run a seed-fixed experiment: a figure and a JSON summary of its claims",
+                       description="Each experiment writes OUT/NAME.png and OUT/NAME.json (the numbers it claims, "
+                       "each with what was expected).  Exit 0 when every claim holds, 1 otherwise.")
+    e.add_argument("name", nargs="?", help="experiment name (see --list)")
+    e.add_argument("--list", action="store_true", help="list the experiments")
+    e.add_argument("--out", default="experiments-out", help="output folder (default: experiments-out)")
+    e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    e.add_argument("--full", action="store_true", help="the longer version (finer grids, more runs)")
+    e.add_argument("--json", action="store_true", help="print the summary as JSON")
+    e.set_defaults(func=cmd_experiment)
 
     n = sub.add_parser("notes", help="regenerate notes/ (LaTeX, Markdown, figures)")
     n.add_argument("--check", action="store_true", help="exit 1 if notes/ is stale")
