@@ -21,6 +21,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from numeric.optimizers import _int, _real, _vector
+from numeric.step_size import bisect_threshold
 
 __all__ = [
     "IntegrationResult", "IntegrationError", "explicit_euler", "heun", "rk4", "implicit_euler",
@@ -252,16 +253,7 @@ def largest_stable_step(method: str, lam: float, steps: int = 2000, hi: float = 
         return math.inf
     if stable(hi):
         raise ValueError(f"{method} is still stable at h*lam = {hi * lam:g}; increase hi")
-    lo = 0.0
-    while hi - lo > rtol * hi:
-        mid = 0.5 * (lo + hi)
-        if not lo < mid < hi:  # float resolution reached
-            break
-        if stable(mid):
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    return bisect_threshold(lambda h: not stable(h), 0.0, hi, rtol)
 
 
 def error_vs_work(f: Field, y0, t_end: float, y_ref, fixed_steps=(10, 20, 40, 80, 160, 320),

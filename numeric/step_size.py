@@ -8,7 +8,7 @@ import numpy as np
 
 from numeric.optimizers import GradFn, Optimizer, _int, _real, _vector, run
 
-__all__ = ["diverges", "critical_step_size", "convergence_rate"]
+__all__ = ["diverges", "critical_step_size", "convergence_rate", "bisect_threshold"]
 
 
 def _target(minimizer, n: int) -> np.ndarray:
@@ -73,11 +73,18 @@ def critical_step_size(
         raise ValueError(f"the run does not diverge at hi={hi!r}; increase hi (or steps)")
     if div(lo):
         raise ValueError(f"the run already diverges at lo={lo!r}; decrease lo")
+    return bisect_threshold(div, lo, hi, rtol)
+
+
+def bisect_threshold(fails: Callable[[float], bool], lo: float, hi: float, rtol: float) -> float:
+    """The point separating ``fails(x) False`` (at ``lo``) from ``True`` (at ``hi``), by bisection
+    until hi - lo <= rtol * hi (or float resolution); returns the midpoint of the last bracket.
+    The caller has checked the ends; a single threshold in [lo, hi] is assumed."""
     while hi - lo > rtol * hi:
         mid = 0.5 * (lo + hi)
         if not lo < mid < hi:  # float resolution reached
             break
-        if div(mid):
+        if fails(mid):
             hi = mid
         else:
             lo = mid
