@@ -7,13 +7,16 @@ build and its fonts while the science does not.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from pathlib import Path
 
 
+@functools.lru_cache(maxsize=1)
 def _texts() -> dict[str, str]:
-    """relative path -> content, for every text file of notes/ except the manifest."""
+    """relative path -> content, for every text file of notes/ except the manifest (built once per
+    process: the derivations are deterministic, and building them all takes seconds)."""
     from derive import catalogue
     from derive.render import derivation_latex, derivation_markdown
 
@@ -47,6 +50,10 @@ def _texts() -> dict[str, str]:
     return files
 
 
+#: figure name -> digest of its plotted data, computed once per process
+_DIGESTS: dict[str, str] = {}
+
+
 def _manifest(digests: dict[str, str]) -> str:
     return json.dumps({f"figures/{k}.png": v for k, v in sorted(digests.items())}, indent=2) + "\n"
 
@@ -62,6 +69,7 @@ def write(out: str | Path = "notes") -> list[str]:
         (out / rel).write_text(text)
         written.append(rel)
     digests = {name: render(name, out / "figures" / f"{name}.png") for name in FIGURES}
+    _DIGESTS.update(digests)
     (out / "figures" / "manifest.json").write_text(_manifest(digests))
     return written + [f"figures/{n}.png" for n in FIGURES] + ["figures/manifest.json"]
 
@@ -76,7 +84,10 @@ def stale(out: str | Path = "notes") -> list[str]:
         p = out / rel
         if not p.exists() or p.read_text() != text:
             bad.append(rel)
-    digests = {name: render(name) for name in FIGURES}
+    for name in FIGURES:
+        if name not in _DIGESTS:
+            _DIGESTS[name] = render(name)
+    digests = {name: _DIGESTS[name] for name in FIGURES}
     manifest = out / "figures" / "manifest.json"
     if not manifest.exists() or manifest.read_text() != _manifest(digests):
         bad.append("figures/manifest.json")
