@@ -10,6 +10,11 @@ Submodules (imported lazily on first attribute access):
 - ``numeric.step_size``: divergence, measured critical step size and convergence rate.
 - ``numeric.integrators``: fixed-step Euler/Heun/RK4/implicit Euler, adaptive solve_ivp, stability and work.
 - ``numeric.rate_network``: rate networks tau x' = -x + W phi(x) + I, slow learning on W, population codes.
+- ``numeric.hessian``: the Hessian through Hessian-vector products: top eigenpairs, condition number, SLQ density.
+- ``numeric.landscape``: filter-normalized directions, 1-D/2-D loss slices, trajectories projected on a plane.
+- ``numeric.tensor``: a reverse-mode autodiff ``Tensor`` (double backward for Hessian-vector products), ``Parameter``.
+- ``numeric.nn``: ``MLP``, losses, flat-vector ``loss_fn`` (f, grad, hvp) and a hand-written NumPy backprop.
+- ``numeric.datasets``: seeded XOR, two moons, spirals, teacher-student and linear/logistic regression data.
 
 This package never imports ``derive``, ``verify`` or SymPy.
 """
@@ -17,7 +22,7 @@ This package never imports ``derive``, ``verify`` or SymPy.
 import importlib
 
 __all__ = ["optimizers", "momentum", "adaptive", "problems", "flow", "step_size", "integrators",
-           "rate_network"]
+           "rate_network", "hessian", "landscape", "tensor", "nn", "datasets"]
 
 
 def __getattr__(name):
