@@ -35,6 +35,8 @@ GROUPS: dict[str, str] = {
     "lyapunov": "continuous_checks:lyapunov",
     "integrator-stability": "continuous_checks:integrator_stability",
     "rate-network": "continuous_checks:rate_network",
+    "tensor": "autodiff_checks:tensor_derivatives",
+    "hessian": "autodiff_checks:hessian_tools",
 }
 
 
