@@ -28,6 +28,8 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
                      "continuous_experiments:rate_network"),
     "two-timescale": ("Learning as a slow flow on W coupled to fast neural dynamics, vs the quasi-static flow",
                       "continuous_experiments:two_timescale"),
+    "loss-landscape": ("The loss landscape of an MLP along its top Hessian eigenvectors, with GD and Adam overlaid",
+                       "landscape_experiments:loss_landscape"),
 }
 
 
