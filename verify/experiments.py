@@ -28,6 +28,14 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
                      "continuous_experiments:rate_network"),
     "two-timescale": ("Learning as a slow flow on W coupled to fast neural dynamics, vs the quasi-static flow",
                       "continuous_experiments:two_timescale"),
+    "xor": ("XOR from scratch: random init learns; identical hidden units stay identical and cannot; noise "
+            "breaks the symmetry", "nn_experiments:xor"),
+    "vanishing-exploding": ("Vanishing and exploding gradients: per-layer gradient norms vs the product of "
+                            "Jacobians", "nn_experiments:vanishing_exploding"),
+    "population-credit": ("A population-code layer: how backpropagated credit spreads across its units",
+                          "nn_experiments:population_credit"),
+    "gd-vs-flow": ("GD vs gradient flow vs the modified flow on an MLP: errors O(eta) and O(eta^2)",
+                   "nn_experiments:gd_vs_flow"),
     "loss-landscape": ("The loss landscape of an MLP along its top Hessian eigenvectors, with GD and Adam overlaid",
                        "landscape_experiments:loss_landscape"),
 }
