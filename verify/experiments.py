@@ -36,6 +36,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
                           "nn_experiments:population_credit"),
     "gd-vs-flow": ("GD vs gradient flow vs the modified flow on an MLP: errors O(eta) and O(eta^2)",
                    "nn_experiments:gd_vs_flow"),
+    "training-stability": ("Stability of training: the step size where a real MLP's loss rises vs 2/lambda_max at "
+                           "initialization", "sharpness_experiments:training_stability"),
+    "edge-of-stability": ("Edge of stability: sharpness rises to 2/eta under GD and to 2(1+beta)/eta under heavy "
+                          "ball", "sharpness_experiments:edge_of_stability"),
     "loss-landscape": ("The loss landscape of an MLP along its top Hessian eigenvectors, with GD and Adam overlaid",
                        "landscape_experiments:loss_landscape"),
 }
