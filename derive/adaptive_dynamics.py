@@ -239,7 +239,8 @@ def rmsprop_update() -> Derivation:
     d = Derivation("rmsprop", "RMSProp: plain, with momentum, centered",
                    summary="torch.optim.RMSprop's documented algorithm. Putting the learning rate inside the momentum "
                            "buffer (as TensorFlow 1's RMSPropOptimizer did) is the same map for a constant learning "
-                           "rate. Centering divides by a running standard deviation, which vanishes under a constant "
+                           "rate (TF1 also put eps inside the root: see eps-placement). Centering divides by a "
+                           "running standard deviation, which vanishes under a constant "
                            "gradient: the step then grows to eta c / eps.")
     d.references.append("T. Tieleman, G. Hinton, Lecture 6.5, COURSERA: Neural networks for machine learning, 2012")
     d.references.append("A. Graves, Generating sequences with recurrent neural networks, arXiv:1308.0850 (centered)")
@@ -255,7 +256,7 @@ def rmsprop_update() -> Derivation:
                     mu * bt + eta * gg / (sp.sqrt(al * v + (1 - al) * gg**2) + eps)])
     d.equal(tf.subs(bt, eta * b) - sp.Matrix([mom[0], mom[1], eta * mom[2]]), sp.zeros(3, 1),
             "the learning rate inside the buffer, b~ = mu b~ + eta g/D, theta^+ = theta - b~^+, is the same map "
-            "under b~ = eta b (for a constant eta)", display=r"\mathrm{TF1\ form}\big|_{\tilde b = \eta b} - \mathrm{torch}")
+            "under b~ = eta b (for a constant eta)", display=r"\mathrm{lr\ in\ buffer}\big|_{\tilde b = \eta b} - \mathrm{torch}")
     cen = ad.rmsprop_rule(centered=True).as_matrix().subs(sub)
     d.given(sp.Matrix([sp.Symbol(r"\theta^{+}"), sp.Symbol("v^{+}"), sp.Symbol("a^{+}")]), cen,
             "centered: divide by sqrt(v - a^2) + eps, a running estimate of the gradient's standard deviation")

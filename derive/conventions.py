@@ -198,7 +198,8 @@ def weight_decay_coupling() -> Derivation:
                    summary="Adding lambda theta to the gradient (coupled L2) and shrinking the weights by eta lambda "
                            "theta (decoupled) are the same map for plain SGD; with momentum they differ from the "
                            "second step on; under Adam the coupled term is divided by sqrt(v-hat) + eps, so as "
-                           "eps -> 0 it has no effect at all on the first step (Loshchilov & Hutter 2019).")
+                           "eps -> 0 it has no effect at all on the first step when g and lambda theta have the same sign "
+                           "(Loshchilov & Hutter 2019).")
     d.references.append("I. Loshchilov, F. Hutter, Decoupled weight decay regularization, ICLR 2019")
     sub = {sp.Function("g")(th): gg}
     plain_c = ad.sgd_rule(momentum=False).update[0].subs(sub)

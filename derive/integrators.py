@@ -8,8 +8,8 @@ method.  On the test equation θ' = −λθ each is θ⁺ = R(z)θ with z = −h
 
 stable iff |R(z)| ≤ 1 (E. Hairer, G. Wanner, Solving Ordinary Differential Equations II, 1996,
 Section IV.2).  For complex z (non-symmetric Jacobians: momentum, games) the regions differ
-qualitatively: only RK4 contains a piece of the imaginary axis, only implicit Euler the whole
-left half-plane.
+qualitatively: among the explicit methods only RK4 contains a piece of the imaginary axis;
+implicit Euler contains the whole axis and the whole left half-plane.
 """
 from __future__ import annotations
 
@@ -101,8 +101,8 @@ def stability_regions() -> Derivation:
         d.equal(sp.expand(r * sp.conjugate(r)), expected, f"{name} on the imaginary axis z = iy",
                 display=r"|R_{\mathrm{%s}}(iy)|^2" % name)
     d.equivalent(1 - y**6 / 72 + y**8 / 576 <= 1, y, sp.Interval(-2 * sp.sqrt(2), 2 * sp.sqrt(2)),
-                 "only RK4 is stable on part of the imaginary axis, |y| <= 2 sqrt 2 (Euler and Heun grow for "
-                 "every y != 0)")
+                 "among the explicit methods only RK4 is stable on part of the imaginary axis, |y| <= 2 sqrt 2 "
+                 "(Euler and Heun grow for every y != 0; implicit Euler, 1/(1 + y^2) <= 1, is stable on all of it)")
     d.result("stability_functions", sp.Matrix([STABILITY[k] for k in ("euler", "heun", "rk4", "implicit-euler")]))
     d.result("rk4_real_limit", x1)
     return d

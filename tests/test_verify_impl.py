@@ -211,3 +211,22 @@ def test_exit_code_through_the_console_entry_point():
     proc = subprocess.run([sys.executable, "-m", "verify.cli", "verify-impl", f"{FIXTURES}:adam_no_bias_correction",
                            "--rule", "adam"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 1 and "likely cause: no-bias-correction" in proc.stdout and not proc.stderr
+
+
+def test_review_findings_give_one_line_errors(tmp_path, capsys, monkeypatch):
+    """A user file may import its neighbours; sys.exit in user code and alpha outside [0, 1) are reported."""
+    from verify import cli
+
+    (tmp_path / "helpers.py").write_text("LR_SCALE = 1.0\n")
+    (tmp_path / "userfile.py").write_text(
+        "import sys\nimport helpers\n"
+        "def exits(**kw):\n    sys.exit(3)\n")
+    assert cli.main(["verify-impl", f"{tmp_path}/userfile.py:exits", "--rule", "adam"]) == 2
+    assert "SystemExit" in capsys.readouterr().err
+    assert cli.main(["verify-impl", "tests/fixtures/user_optimizers.py:rmsprop", "--rule", "rmsprop",
+                     "--set", "alpha=1"]) == 2
+    assert "alpha: must be in [0, 1)" in capsys.readouterr().err
+    (tmp_path / "pkgdir").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["verify-impl", "pkgdir:make", "--rule", "adam"]) == 2
+    assert "is a directory, not a module" in capsys.readouterr().err

@@ -50,7 +50,7 @@ def _compare(sym, hand, steps: int = STEPS, seed: int = 0) -> float:
 
 
 def lambdified_vs_handwritten() -> list[CheckResult]:
-    """Lambdified RMSProp/Adam/AdamW rules vs numeric.adaptive for every option combination, states included."""
+    """Lambdified SGD/RMSProp/Adam/AdamW rules vs numeric.adaptive and numeric.momentum.sgd, every option combination, states included."""
     out = []
     bc = {True: "both", False: "none"}
     families = {
@@ -74,12 +74,20 @@ def lambdified_vs_handwritten() -> list[CheckResult]:
                             decay_scale=s),
              dict(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-8, weight_decay=0.1),
              f"amsgrad={a}, eps_mode={e}, decay_scale={s}")
-            for a, e, s in itertools.product([False, True], ["outside", "hat"], ["lr", "none"])],
+            for a, e, s in itertools.product([False, True], ["outside", "inside", "hat"], ["lr", "none"])]
+        + [(ad.adamw_rule(bias_correction="none"), adaptive.adamw(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1,
+                                                                 bias_correction=False),
+            dict(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-8, weight_decay=0.1), "bias_correction=False")],
+        "sgd": [
+            (ad.sgd_rule(momentum=True, nesterov=n), momentum.sgd(lr=0.01, momentum=0.9, dampening=d,
+                                                                 nesterov=n, weight_decay=w),
+             dict(lr=0.01, momentum=0.9, dampening=d, weight_decay=w), f"nesterov={n}, dampening={d}, weight_decay={w}")
+            for n, d, w in itertools.product([False, True], [0.0, 0.3], [0.0, 0.1]) if not (n and d)],
     }
     for family, cases in families.items():
         errors = [(_compare(rule.lambdify(**hyper), hand), label) for rule, hand, hyper, label in cases]
         worst, where = max(errors)
-        out.append(CheckResult(f"adaptive-lambdified/{family}", f"lambdified {family} rule vs numeric.adaptive, "
+        out.append(CheckResult(f"adaptive-lambdified/{family}", f"lambdified {family} rule vs hand-written, "
                                f"params and every state entry, one step from the same state at each of {STEPS} steps along a run, "
                                f"{len(cases)} option combinations", worst, 1e-13,
                                f"worst: {where}"))
@@ -186,7 +194,10 @@ def conventions() -> list[CheckResult]:
     for name, opt in (("L2", adaptive.adam(lr=lr, eps=1e-14, weight_decay=lam)),
                       ("dec", adaptive.adamw(lr=lr, eps=1e-14, weight_decay=lam))):
         first[name] = opt.step(theta, gpos, opt.init(theta))[0] - theta
+    wdd = conv.weight_decay_coupling()
+    limit = [s for s in wdd.steps if s.kind == "equal"][-1].rhs  # lim (dec - L2) as eps -> 0, from the derivation
+    expected = sp.lambdify((ad.eta, ad.wd, sp.Symbol("theta", positive=True)), limit)(lr, lam, theta)
     out.append(CheckResult("conventions/weight-decay", "derived eps -> 0 limit of the first-step difference AdamW - "
                            "Adam(L2) = -eta lambda theta vs numeric (eps = 1e-14)",
-                           relative_error(first["dec"] - first["L2"], -lr * lam * theta), 1e-9, ""))
+                           relative_error(first["dec"] - first["L2"], expected), 1e-9, ""))
     return out

@@ -3,7 +3,8 @@
 Imports stay lazy: ``ldyn --help`` loads neither SymPy nor NumPy; each subcommand imports
 what it needs.  Bad input prints one line, ``ldyn: error: ...``, and exits with code 2; an
 internal fault (e.g. a derivation that does not check) prints ``ldyn: internal error: ...``
-and exits with code 1.  ``--json`` output is strict JSON: an infinite number is ``null``.
+and exits with code 1.  ``--json`` output is strict JSON: in check tables and reports an infinite number is
+``null``; experiment summaries write non-finite measurements as the strings "inf", "-inf", "nan".
 """
 from __future__ import annotations
 
@@ -196,11 +197,20 @@ def cmd_experiment(args) -> int:
     if args.list or not args.name:
         if not args.list:
             raise UsageError("give an experiment name, or --list to see them")
+        if args.json:
+            print(_dump([{"name": n, "title": t} for n, (t, _) in experiments.EXPERIMENTS.items()]))
+            return 0
         for name, (title, _) in experiments.EXPERIMENTS.items():
             print(f"{name:24s} {title}")
         return 0
     if args.name not in experiments.EXPERIMENTS:
         raise UsageError(f"unknown experiment {args.name!r}; known: {', '.join(experiments.EXPERIMENTS)}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+    try:  # fail before the run, not after it
+        experiments.writable(args.out)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     progress = None if args.json else experiments.progress_printer(args.name)
     summary = experiments.run(args.name, out=args.out, seed=args.seed, full=args.full, progress=progress)
     print(_dump(summary) if args.json else experiments.format_summary(summary))

@@ -28,6 +28,22 @@ def lyapunov() -> list[CheckResult]:
                            relative_error(slope[mid], rate[mid]), 2e-3, "central differences, dt = 0.005"))
     out.append(CheckResult("lyapunov/gradient-flow-monotone", "largest increase of L between samples of the flow, "
                            "relative to L(0) (theory: none)", max(float(np.max(np.diff(loss))) / loss[0], 0.0), 1e-9))
+    # heavy ball's energy: the derived dE/dt = -gamma v^2 vs the finite-difference slope along a solve_ivp run
+    from scipy.integrate import solve_ivp
+
+    hb = dl.heavy_ball_energy()
+    th = sp.Function("theta")(dl.t)
+    rate_e = sp.lambdify((dl.gamma, sp.Symbol("v")), hb.results["dE_dt"].subs(sp.Derivative(th, dl.t), sp.Symbol("v")))
+    gam = 0.7
+    sol = solve_ivp(lambda _, s: np.concatenate([s[2:], -gam * s[2:] - ros.grad(s[:2])]), (0, 10.0),
+                    np.array([-1.2, 1.0, 0.0, 0.0]), t_eval=np.linspace(0, 10, 10001), rtol=1e-11, atol=1e-13,
+                    method="DOP853")
+    energy = np.array([0.5 * s[2:] @ s[2:] + ros.loss(s[:2]) for s in sol.y.T])
+    predicted = np.array([sum(rate_e(gam, vi) for vi in s[2:]) for s in sol.y.T])
+    out.append(CheckResult("lyapunov/heavy-ball-energy", "derived dE/dt = -gamma |v|^2 vs the finite-difference "
+                           "slope of E along a solve_ivp run of the heavy-ball ODE (Rosenbrock)",
+                           relative_error(np.gradient(energy, sol.t)[mid], predicted[mid]), 2e-3,
+                           f"largest increase of E between samples {float(np.max(np.diff(energy))):.2g}"))
     d = dl.descent_lemma()
     ell_s, eta_s = dl.ell, dl.eta
     bound = sp.lambdify((eta_s, ell_s, sp.Symbol(r"\|g\|^2", nonnegative=True)), d.results["decrease"])
@@ -59,7 +75,10 @@ def integrator_stability() -> list[CheckResult]:
         got = integrators.METHODS[m](lambda y: -lam * y, [1.0], h, n, **kw).y[-1, 0]
         out.append(CheckResult(f"integrator-stability/R/{m}", f"derived R(z)^{n} vs numeric {m} after {n} steps on "
                                "y' = -3y, h = 0.1 (relative error)", abs(got / r.real**n - 1), 1e-12))
-    limits = {"euler": 2.0, "heun": 2.0, "rk4": -float(d.results["rk4_real_limit"])}
+    z = di.z
+    limits = {"euler": -float(sp.solve(di.STABILITY["euler"] + 1, z)[0]),  # where R = -1
+              "heun": -float(min(sp.solve(di.STABILITY["heun"] - 1, z))),  # where R = +1, the other root
+              "rk4": -float(d.results["rk4_real_limit"])}
     for m, hl in limits.items():
         measured = integrators.largest_stable_step(m, 5.0) * 5.0
         out.append(CheckResult(f"integrator-stability/limit/{m}", "derived largest stable h lambda vs bisection on "

@@ -55,10 +55,13 @@ def progress_printer(name: str, stream=None) -> Callable[[int, int], None]:
     stream = stream or sys.stderr
     last = [0.0]
 
+    finished = [False]
+
     def report(done: int, total: int) -> None:
         now = time.monotonic()
-        if done < total and now - last[0] < 0.1:
+        if (done < total and now - last[0] < 0.1) or finished[0]:
             return
+        finished[0] = done >= total
         last[0] = now
         width = 30
         filled = int(width * done / max(total, 1))
@@ -68,6 +71,15 @@ def progress_printer(name: str, stream=None) -> Callable[[int, int], None]:
         stream.flush()
 
     return report
+
+
+def writable(out: str | Path) -> None:
+    """Create ``out`` if needed and make sure a file can be written in it (OSError otherwise)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".ldyn-write-test"
+    probe.write_text("")
+    probe.unlink()
 
 
 def resolve(name: str) -> Callable:

@@ -122,6 +122,9 @@ def parse_settings(rule: str, settings) -> tuple[dict, dict]:
     for k in ("lr", "eps", "weight_decay", "momentum", "alpha"):
         if k in hyper and hyper[k] < 0:
             raise InputError(f"--set {k}: must be >= 0 (as in {TITLES[rule]}), got {hyper[k]}")
+    if "alpha" in hyper and not 0 <= hyper["alpha"] < 1:
+        raise InputError(f"--set alpha: must be in [0, 1) (the EMA coefficient of the squared gradient), "
+                         f"got {hyper['alpha']}")
     if any(not 0 <= b < 1 for b in hyper.get("betas", ())):
         raise InputError(f"--set betas: each must be in [0, 1), got {hyper['betas']}")
     if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
@@ -160,11 +163,15 @@ def load(spec: str):
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
+        folder = os.path.dirname(path)
+        sys.path.insert(0, folder)  # so the file can import the modules next to it
         try:
             module_spec.loader.exec_module(module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             del sys.modules[name]
             raise InputError(f"importing {where} raised {_one_line(exc)}") from None
+        finally:
+            sys.path.remove(folder)
     else:
         if os.getcwd() not in sys.path:  # `ldyn` (a console script) does not put it there
             sys.path.insert(0, os.getcwd())
@@ -175,8 +182,11 @@ def load(spec: str):
                 raise InputError(f"no module named {exc.name!r}: give an importable module, "
                                  f"or a file as path/to/file.py:{attr}") from None
             raise InputError(f"importing {where} raised {_one_line(exc)}") from None
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise InputError(f"importing {where} raised {_one_line(exc)}") from None
+        if getattr(module, "__file__", None) is None and hasattr(module, "__path__"):
+            raise InputError(f"{where} is a directory, not a module: SPEC is package.module:factory or "
+                             "path/to/file.py:factory")
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -223,7 +233,7 @@ def implementation(obj, hyper: dict) -> Implementation:
         pass
     try:
         opt = obj(**hyper)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise InputError(f"{call} raised {_one_line(exc)}") from None
     if not (callable(getattr(opt, "init", None)) and callable(getattr(opt, "step", None))):
         raise InputError(f"{call} returned an object of type {type(opt).__name__}, which lacks init(params) "

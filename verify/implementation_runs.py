@@ -115,7 +115,7 @@ def run_implementation(impl: Implementation, problem: Problem, steps: int, keys)
 
     try:
         state = impl.init(problem.theta0.copy())
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         return stop(1, f"exception: {_one_line(exc)} (in init)")
     for k in range(1, steps + 1):
         try:
@@ -125,7 +125,7 @@ def run_implementation(impl: Implementation, problem: Problem, steps: int, keys)
             new, state = np.asarray(out[0], dtype=float), out[1]
             if new.shape != (n,):
                 raise ValueError(f"step returned params of shape {new.shape}, expected {(n,)}")
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             return stop(k, f"exception: {_one_line(exc)}")
         params[k] = new
         for s in keys:
