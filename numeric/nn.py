@@ -19,6 +19,7 @@ import numpy as np
 
 from numeric.optimizers import _int, _real, _vector
 from numeric.tensor import Parameter, Tensor, concatenate, grad, logsumexp, no_grad, softmax_cross_entropy
+from numeric.tensor import _const
 from numeric.tensor import mse as _tensor_mse
 
 __all__ = ["Layer", "MLP", "mse", "cross_entropy", "binary_cross_entropy_with_logits", "flatten",
@@ -107,7 +108,8 @@ class MLP:
                 f"seed={self.seed}, bias={self.bias})")
 
     def _input(self, x) -> Tensor:
-        t = x if isinstance(x, Tensor) else Tensor(x)
+        # an ndarray becomes a constant sharing its memory (it is only read); Tensor(x) would copy it every call
+        t = x if isinstance(x, Tensor) else _const(x, "x") if isinstance(x, np.ndarray) else Tensor(x)
         if t.ndim != 2 or t.shape[1] != self.sizes[0]:
             raise ValueError(f"x must have shape (N, {self.sizes[0]}) (one example per row), got {t.shape}")
         return t

@@ -8,9 +8,10 @@ visits that graph in reverse topological order and applies the chain rule
 accumulating ``.grad`` on the leaves (tensors made by the user with ``requires_grad=True``).  NumPy
 broadcasting is allowed; the gradient of a broadcast operand is summed back to its shape.
 
-Every backward rule is written with Tensor operations.  They normally run without recording (fast); with
-``create_graph=True`` they are recorded, so a gradient is itself differentiable and a second pass gives
-exact second derivatives, e.g. the Hessian-vector product H v = d/dw <dL/dw, v>::
+Every backward rule is written with Tensor operations.  They normally run without recording, and the hot
+ones (matmul, broadcast sums, tanh, sigmoid, softmax cross-entropy) then compute the same values on plain
+arrays (fast); with ``create_graph=True`` they are recorded, so a gradient is itself differentiable and a
+second pass gives exact second derivatives, e.g. the Hessian-vector product H v = d/dw <dL/dw, v>::
 
     g, = grad(L, [w], create_graph=True)
     hv, = grad((g * v).sum(), [w])
@@ -97,10 +98,12 @@ def _node(data, parents: tuple, backward, op: str) -> "Tensor":
 
 def _unbroadcast(g: "Tensor", shape: tuple) -> "Tensor":
     """Sum g over the axes NumPy broadcasting added or stretched, so the result has ``shape``."""
-    if g.shape == shape:
+    if g._data.shape == shape:
         return g
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if not _GRAD_ENABLED[0]:  # not recording: the same sum without graph nodes
+        return _node(np.sum(g._data, axis=axes, keepdims=True).reshape(shape), (), None, "sum")
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
@@ -176,24 +179,46 @@ def _matmul(a, b):
         return t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)
 
     def back(g, out):
+        if not _GRAD_ENABLED[0]:  # not recording: the same products on the arrays, no transpose nodes
+            return (lambda: _unbroadcast(_node(g._data @ np.swapaxes(b._data, -1, -2), (), None, "mm"), a.shape),
+                    lambda: _unbroadcast(_node(np.swapaxes(a._data, -1, -2) @ g._data, (), None, "mm"), b.shape))
         return (lambda: _unbroadcast(g @ mt(b), a.shape), lambda: _unbroadcast(mt(a) @ g, b.shape))
     return _node(a._data @ b._data, (a, b), back, "matmul")
 
 
-def _unary(fn, rule, op: str, doc: str):
-    """Elementwise y = fn(x) with dx = rule(g, x, y); also a module function accepting arrays."""
+def _unary(fn, rule, op: str, doc: str, fast=None):
+    """Elementwise y = fn(x) with dx = rule(g, x, y); also a module function accepting arrays.  ``fast(g, y)``,
+    if given, computes the same dx on arrays with one temporary; used when no graph is recorded."""
+    def back(a, g, out):
+        if fast is None or _GRAD_ENABLED[0]:
+            return rule(g, a, out)
+        return _node(fast(g._data, out._data), (), None, op + "_grad")
+
     def apply(a):
         a = _const(a, "x")
-        return _node(fn(a._data), (a,), lambda g, out: (lambda: rule(g, a, out),), op)
+        return _node(fn(a._data), (a,), lambda g, out: (lambda: back(a, g, out),), op)
     apply.__name__, apply.__doc__ = op, doc
     return apply
 
 
+def _tanh_grad(g, y):
+    """g * (1 - y^2) in one temporary."""
+    t = np.multiply(y, y, out=np.empty_like(y))  # (out= keeps a 0-d result an array)
+    return np.multiply(g, np.subtract(1.0, t, out=t), out=t)
+
+
+def _sigmoid_grad(g, y):
+    """g * (y (1 - y)) in one temporary."""
+    t = np.subtract(1.0, y, out=np.empty_like(y))
+    return np.multiply(g, np.multiply(y, t, out=t), out=t)
+
+
 exp = _unary(np.exp, lambda g, a, y: g * y, "exp", "e^x elementwise;  d/dx = e^x.")
 log = _unary(np.log, lambda g, a, y: g / a, "log", "Natural log elementwise;  d/dx = 1/x.")
-tanh = _unary(np.tanh, lambda g, a, y: g * (1.0 - y * y), "tanh", "tanh elementwise;  d/dx = 1 - tanh^2 x.")
+tanh = _unary(np.tanh, lambda g, a, y: g * (1.0 - y * y), "tanh", "tanh elementwise;  d/dx = 1 - tanh^2 x.",
+              _tanh_grad)
 sigmoid = _unary(lambda x: np.exp(-np.logaddexp(0.0, -x)), lambda g, a, y: g * (y * (1.0 - y)), "sigmoid",
-                 "1 / (1 + e^-x) elementwise (stable);  d/dx = s (1 - s).")
+                 "1 / (1 + e^-x) elementwise (stable);  d/dx = s (1 - s).", _sigmoid_grad)
 relu = _unary(lambda x: np.maximum(x, 0.0), lambda g, a, y: g * _const((a._data > 0).astype(np.float64)),
               "relu", "max(x, 0) elementwise;  d/dx = 1[x > 0] (0 at x = 0).")
 
@@ -244,13 +269,18 @@ def _scatter_add(v, idx, shape):
     return _node(data, (v,), lambda g, out: (lambda: g[idx],), "scatter")
 
 
+def _lse(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """log sum exp of an array over axes (kept as size-1 axes), as m + log sum e^(x - m), m = max (0 if infinite)."""
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
+
+
 def _logsumexp(a, axis, keepdims):
     """m + log sum exp(a - m), m = max (stable);  da = g softmax(a)."""
     axes = _axes(axis, a.ndim)
     kshape = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
-    m = np.max(a._data, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    lse = m + np.log(np.sum(np.exp(a._data - m), axis=axes, keepdims=True))
+    lse = _lse(a._data, axes)
 
     def back(g, out):
         return (lambda: g.reshape(kshape) * (a - out.reshape(kshape)).exp(),)
@@ -438,40 +468,40 @@ def _seed(out: Tensor, g, name: str) -> Tensor:
     return seed
 
 
-def _topo(root: Tensor) -> list:
-    """Nodes that require grad reachable from root, every parent before its children (iterative DFS)."""
-    order, seen, stack = [], set(), [(root, False)]
+def _topo(root: Tensor, targets: set | None) -> tuple:
+    """(nodes that require grad reachable from root, every parent before its children; ids of the needed
+    ones: targets (None: all leaves) and the nodes on a path to one).  Iterative depth-first search."""
+    order, needed, seen, stack = [], set(), {id(root)}, [(root, reversed(root._parents))]  # (parents last first)
     while stack:
-        node, done = stack.pop()
-        if done:
+        node, parents = stack[-1]
+        for p in parents:
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, reversed(p._parents)))
+                break
+        else:  # all parents done
+            stack.pop()
             order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in seen)
-    return order
+            if (id(node) in targets if targets is not None else node._backward is None) or \
+                    any(id(p) in needed for p in node._parents):
+                needed.add(id(node))
+    return order, needed
 
 
 def _backprop(root: Tensor, seed: Tensor, targets: set | None, create_graph: bool):
     """Reverse sweep; returns (topological order, {id(node): dL/dnode}) for targets (None: all leaves)."""
-    order = _topo(root)
-    needed = set()
-    for n in order:  # a node is needed if it is a target or lies on a path to one
-        is_target = id(n) in targets if targets is not None else n._backward is None
-        if is_target or any(id(p) in needed for p in n._parents):
-            needed.add(id(n))
+    order, needed = _topo(root, targets)
     grads = {id(root): seed}
     with _grad_mode(create_graph):
         for node in reversed(order):
-            g = grads.get(id(node))
-            if g is None or node._backward is None:
+            key = id(node)
+            if node._backward is None or key not in grads:
                 continue
+            g = grads[key] if targets is not None and key in targets else grads.pop(key)
             for p, rule in zip(node._parents, node._backward(g, node)):
                 if id(p) in needed:
                     gp, prev = rule(), grads.get(id(p))
                     grads[id(p)] = gp if prev is None else prev + gp
-            if targets is None or id(node) not in targets:
-                del grads[id(node)]
     return order, grads
 
 
@@ -528,13 +558,19 @@ def softmax_cross_entropy(logits, labels) -> Tensor:
     y, rows = y.astype(np.int64), np.arange(n)
     if y.min() < 0 or y.max() >= c:
         raise ValueError(f"labels must lie in [0, {c}) for {c} classes, got values in [{y.min()}, {y.max()}]")
-    lse = _logsumexp(z.detach(), 1, False)._data
-    onehot = np.zeros(z.shape)
-    onehot[rows, y] = 1.0
+    lse = _lse(z._data, (1,))
 
-    def back(g, out):
-        return (lambda: (softmax(z, axis=1) - onehot) * (g * (1.0 / n)),)
-    return _node(np.mean(lse - z._data[rows, y]), (z,), back, "softmax_cross_entropy")
+    def rule(g):
+        if _GRAD_ENABLED[0]:  # recording (create_graph): softmax in Tensor operations, differentiable
+            onehot = np.zeros(z.shape)
+            onehot[rows, y] = 1.0
+            return (softmax(z, axis=1) - onehot) * (g * (1.0 / n))
+        p = np.exp(z._data - lse)  # the same values, reusing the forward pass's logsumexp
+        p[rows, y] -= 1.0
+        p *= g._data * (1.0 / n)
+        return _node(p, (), None, "softmax_cross_entropy_grad")
+    return _node((lse[:, 0] - z._data[rows, y]).sum() / n, (z,), lambda g, out: (lambda: rule(g),),
+                 "softmax_cross_entropy")
 
 
 def mse(pred, target) -> Tensor:
