@@ -43,6 +43,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "integrator-stability": ("Optimizers as integrators of gradient flow: stability functions and regions",
                              "integrators:stability_regions"),
     "proximal-point": ("Implicit Euler on gradient flow is the proximal-point method", "integrators:proximal_point"),
+    "poisson-brackets": ("Poisson brackets from a symplectic form", "hamiltonian:poisson_brackets"),
 }
 
 
