@@ -15,6 +15,7 @@ Submodules (imported lazily on first attribute access):
 - ``numeric.tensor``: a reverse-mode autodiff ``Tensor`` (double backward for Hessian-vector products), ``Parameter``.
 - ``numeric.nn``: ``MLP``, losses, flat-vector ``loss_fn`` (f, grad, hvp) and a hand-written NumPy backprop.
 - ``numeric.datasets``: seeded XOR, two moons, spirals, teacher-student and linear/logistic regression data.
+- ``numeric.hermosis``: the Hermosis Hamiltonian flow in (w, X, U, beta), its discrete rules and França et al.'s RGD.
 
 This package never imports ``derive``, ``verify`` or SymPy.
 """
@@ -22,7 +23,7 @@ This package never imports ``derive``, ``verify`` or SymPy.
 import importlib
 
 __all__ = ["optimizers", "momentum", "adaptive", "problems", "flow", "step_size", "integrators",
-           "rate_network", "hessian", "landscape", "tensor", "nn", "datasets"]
+           "rate_network", "hessian", "landscape", "tensor", "nn", "datasets", "hermosis"]
 
 
 def __getattr__(name):
