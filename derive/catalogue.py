@@ -44,6 +44,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                              "integrators:stability_regions"),
     "proximal-point": ("Implicit Euler on gradient flow is the proximal-point method", "integrators:proximal_point"),
     "poisson-brackets": ("Poisson brackets from a symplectic form", "hamiltonian:poisson_brackets"),
+    "hermosis-brackets": ("Hermosis: the symplectic form and Poisson brackets of a learning model",
+                          "hermosis:hermosis_brackets"),
+    "hermosis-equations": ("Hermosis: the equations of learning from the Poisson tensor", "hermosis:hermosis_equations"),
+    "hermosis-optimizers": ("Hermosis: SGD, weight decay, momentum and relativistic GD as learning Hamiltonians",
+                            "hermosis:hermosis_optimizers"),
+    "hermosis-covariant-metric": ("Embedding gradient moments in the metric: how close the Hamiltonian formalism "
+                                  "comes to RMSProp and Adam", "covariant:covariant_metric"),
 }
 
 
