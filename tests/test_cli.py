@@ -228,3 +228,20 @@ def test_modified_equation_has_a_time_budget(capsys, monkeypatch):
     code, out, err = run(capsys, "modified-equation", "--loss", "(x**2 + y**2 + z**2 - 1)**2/4", "--order", "3")
     assert code == 2 and out == ""
     assert err.startswith("ldyn: error:") and err.count("\n") == 1 and "did not finish within 0.05 s" in err
+
+
+def test_audit_hermosis_json_and_exit_codes(capsys):
+    from verify import cli
+
+    assert cli.main(["audit", "hermosis", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {"claim", "status", "derived", "reason"} <= set(records[0])
+    assert {r["status"] for r in records} <= {"holds", "differs", "undecided"}
+    # the prefactor of the relativistic expansion: sqrt(k^2/beta^2) is k/beta (checked here independently)
+    import sympy as sp
+
+    k, b = sp.symbols("k beta", positive=True)
+    assert sp.sqrt(k**2 / b**2) == k / b
+    assert any(r["status"] == "differs" and "k^2}{\\beta^2}" in r["claim"] for r in records)
+    assert cli.main(["audit", "nope"]) == 2
+    assert "unknown audit" in capsys.readouterr().err

@@ -37,6 +37,8 @@ GROUPS: dict[str, str] = {
     "rate-network": "continuous_checks:rate_network",
     "tensor": "autodiff_checks:tensor_derivatives",
     "hessian": "autodiff_checks:hessian_tools",
+    "hermosis": "hermosis_checks:hermosis_checks",
+    "hermosis-rules": "hermosis_checks:derived_vs_handwritten",
 }
 
 

@@ -217,6 +217,14 @@ def cmd_experiment(args) -> int:
     return 0 if summary["all_claims_hold"] else 1
 
 
+def cmd_audit(args) -> int:
+    from . import audit
+
+    if args.name != "hermosis":
+        raise UsageError(f"unknown audit {args.name!r}; known: hermosis")
+    return audit.main_audit(args.name, args.json)
+
+
 def cmd_notes(args) -> int:
     from . import notes
 
@@ -295,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--full", action="store_true", help="the longer version (finer grids, more runs)")
     e.add_argument("--json", action="store_true", help="print the summary as JSON")
     e.set_defaults(func=cmd_experiment)
+
+    a = sub.add_parser("audit", help="audit a source document's equations against the derivations",
+                       description="Every displayed equation of the document as a claim: holds, differs (with the "
+                       "corrected form) or undecided.  Exit 0 when every claim is decided, 1 if any is undecided.")
+    a.add_argument("name", help="the document: hermosis (seed 002, the Hermosis Hamiltonian theory)")
+    a.add_argument("--json", action="store_true", help="a JSON list of {claim, status, derived, reason, number}")
+    a.set_defaults(func=cmd_audit)
 
     n = sub.add_parser("notes", help="regenerate notes/ (LaTeX, Markdown, figures)")
     n.add_argument("--check", action="store_true", help="exit 1 if notes/ is stale")
