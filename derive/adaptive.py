@@ -170,5 +170,5 @@ def adamw_rule(amsgrad: bool = False, eps_mode: str = "outside", bias_correction
     return adam_rule(amsgrad, eps_mode, bias_correction, amsgrad_max, decay)
 
 
-#: protocol name -> (factory, structural options read from hyperparameter values)
+#: rule name (as in ``ldyn verify-impl --rule``) -> its factory
 RULES = {"sgd": sgd_rule, "rmsprop": rmsprop_rule, "adam": adam_rule, "adamw": adamw_rule}

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .experiments import claim
+from .finite_differences import central_jacobian
 
 METHODS = ("euler", "heun", "rk4", "implicit-euler")
 COLORS = {"euler": "tab:blue", "heun": "tab:orange", "rk4": "tab:green", "implicit-euler": "tab:purple",
@@ -216,10 +217,6 @@ RATE_W = np.array([[2.0, -0.6], [-0.8, 1.8]])
 RATE_I = np.array([0.15, -0.1])
 
 
-def _fd_jacobian(f, x, h=1e-6):
-    return np.column_stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
-
-
 def rate_network(seed: int = 0, full: bool = False, progress=lambda done, total: None):
     """Phase portrait of τx' = −x + W tanh(x) + I with nullclines and fixed points; simulated
     trajectories settle on the stable ones; Jacobian eigenvalues vs finite differences; a
@@ -234,7 +231,7 @@ def rate_network(seed: int = 0, full: bool = False, progress=lambda done, total:
     n_stable = sum(s["stable"] for s in stab)
     claims.append(claim("fixed points found (all with |F(x*)| <= 1e-10), of which stable", [len(fps), n_stable],
                         "several, at least 2 stable (bistable)", len(fps) >= 3 and n_stable >= 2))
-    fd_err = max(float(np.max(np.abs(np.sort_complex(np.linalg.eigvals(_fd_jacobian(net.vector_field, x)))
+    fd_err = max(float(np.max(np.abs(np.sort_complex(np.linalg.eigvals(central_jacobian(net.vector_field, x, h=1e-6, richardson=False).value))
                                       - np.sort_complex(s["eigenvalues"])))) for x, s in zip(fps, stab))
     claims.append(claim("Jacobian eigenvalues at the fixed points: analytic vs central finite differences",
                         fd_err, 0.0, fd_err < 1e-7))
@@ -308,7 +305,6 @@ def two_timescale(seed: int = 0, full: bool = False, progress=lambda done, total
         curves[eps] = (eps * t, loss, lq)
         gaps[eps] = float(np.max(np.abs(Ws - Wq)))
     progress(len(epsilons), len(epsilons))
-    first = curves[epsilons[0]]
     claims.append(claim("learning drives the loss down (final / initial loss, smallest eps)",
                         float(curves[epsilons[-1]][1][-1] / curves[epsilons[-1]][1][0]), "< 1e-3",
                         curves[epsilons[-1]][1][-1] < 1e-3 * curves[epsilons[-1]][1][0]))
@@ -326,5 +322,4 @@ def two_timescale(seed: int = 0, full: bool = False, progress=lambda done, total
     ax.set_title("Learning W on the slow time scale of a rate network", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    del first
     return fig, {"epsilons": list(epsilons), "max_W_gap": {str(k): v for k, v in gaps.items()}, "claims": claims}

@@ -5,34 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 
-#: label -> factory of a numeric optimizer (hyperparameters chosen per problem by ``lr``)
+from numeric import adaptive, momentum, optimizers
+
+#: label -> factory of a hand-written optimizer, given the learning rate chosen per problem
 VARIANTS = {
-    "GD": lambda lr: ("optimizers", dict(lr=lr)),
-    "heavy ball (0.9)": lambda lr: ("heavy_ball", dict(lr=lr, momentum=0.9)),
-    "RMSProp": lambda lr: ("rmsprop", dict(lr=lr, alpha=0.9)),
-    "Adam": lambda lr: ("adam", dict(lr=lr)),
-    "Adam, eps inside": lambda lr: ("adam", dict(lr=lr, eps=1e-3, eps_mode="inside")),
-    "Adam, eps outside": lambda lr: ("adam", dict(lr=lr, eps=1e-3)),
-    "AMSGrad": lambda lr: ("adam", dict(lr=lr, amsgrad=True)),
-    "AdamW (wd 0.1)": lambda lr: ("adamw", dict(lr=lr, weight_decay=0.1)),
+    "GD": lambda lr: optimizers.gd(lr=lr),
+    "heavy ball (0.9)": lambda lr: momentum.heavy_ball(lr=lr, momentum=0.9),
+    "RMSProp": lambda lr: adaptive.rmsprop(lr=lr, alpha=0.9),
+    "Adam": lambda lr: adaptive.adam(lr=lr),
+    "Adam, eps inside": lambda lr: adaptive.adam(lr=lr, eps=1e-3, eps_mode="inside"),
+    "Adam, eps outside": lambda lr: adaptive.adam(lr=lr, eps=1e-3),
+    "AMSGrad": lambda lr: adaptive.adam(lr=lr, amsgrad=True),
+    "AdamW (wd 0.1)": lambda lr: adaptive.adamw(lr=lr, weight_decay=0.1),
 }
 
 
-def _make(label: str, lr: float):
-    from numeric import adaptive, momentum, optimizers
-
-    kind, kw = VARIANTS[label](lr)
-    if kind == "optimizers":
-        return optimizers.gd(**kw)
-    if kind == "heavy_ball":
-        return momentum.heavy_ball(**kw)
-    return getattr(adaptive, kind)(**kw)
-
-
 def _trajectories(problem, theta0, steps, lrs):
-    from numeric import optimizers
-
-    return {label: optimizers.run(_make(label, lrs.get(label, lrs["default"])), problem.grad, theta0, steps)
+    return {label: optimizers.run(VARIANTS[label](lrs.get(label, lrs["default"])), problem.grad, theta0, steps)
             for label in VARIANTS}
 
 
@@ -73,7 +62,7 @@ def adaptive_trajectories(steps: int = 300):
 def effective_step_sizes(steps: int = 400):
     """lr/(√v̂ + ε) per coordinate over time for Adam, AMSGrad (torch and optax max) and RMSProp
     on the κ = 100 quadratic, against GD's constant lr."""
-    from numeric import adaptive, problems
+    from numeric import problems
 
     from .figures import _plt
 
