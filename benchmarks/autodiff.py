@@ -3,13 +3,13 @@
     python benchmarks/autodiff.py [--repeat 7] [--profile] [--malloc default|tuned|both]
 
 1. MLP forward + backward (tanh hidden layers, softmax cross-entropy, 10 classes) with
-   ``numeric.tensor`` (``grad(loss(model(X)), params)``) and with ``numeric.nn.numpy_mlp_loss_and_grad``
+   ``numeric.autodiff.tensor`` (``grad(loss(model(X)), params)``) and with ``numeric.autodiff.nn.numpy_mlp_loss_and_grad``
    on the same weights and batch, timed side by side in the same process (timeit, the minimum over
    ``--repeat`` repeats of an auto-ranged number of calls). The two gradients must agree to 1e-10
    (AssertionError otherwise). Goal: Tensor / NumPy <= 1.5. ``--profile`` prints a cProfile of the
    Tensor's forward + backward on the largest network: where the time goes.
 2. The top Hessian eigenvalue of an MLP with about 1e5 parameters by ARPACK Lanczos
-   (``numeric.hessian.top_eigenvalues``) on exact Tensor HVPs (``numeric.nn.loss_fn``): time, HVPs,
+   (``numeric.autodiff.hessian.top_eigenvalues``) on exact Tensor HVPs (``numeric.autodiff.nn.loss_fn``): time, HVPs,
    peak memory (tracemalloc, in a second run: tracing slows Python down), next to the n^2 * 8 bytes
    a dense Hessian would need.
 
@@ -38,8 +38,8 @@ import tracemalloc
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from numeric import datasets, hessian, nn  # noqa: E402
-from numeric.tensor import grad  # noqa: E402
+from numeric.autodiff import datasets, hessian, nn  # noqa: E402
+from numeric.autodiff.tensor import grad  # noqa: E402
 
 #: (layer sizes, batch)
 CASES = [([64, 128, 10], 128), ([64, 256, 256, 10], 256), ([784, 512, 512, 10], 256)]

@@ -9,7 +9,7 @@ formed: memory is a few parameter vectors plus the N x hidden activations. The H
 against central differences of the hand-written gradient.
 
 Prints time, HVPs, tracemalloc peak memory and the eigenvalue for ARPACK Lanczos
-(numeric.hessian.top_eigenvalues, method="lanczos"), hand-written power iteration (method="power") and
+(numeric.autodiff.hessian.top_eigenvalues, method="lanczos"), hand-written power iteration (method="power") and
 the largest Ritz value of the hand-written ``lanczos`` tridiagonalization, next to the n^2 * 8 bytes a
 dense Hessian would need. Not a test: numbers depend on the machine. On a machine with few cores, run
 with OPENBLAS_NUM_THREADS=1: NumPy and SciPy each bundle their own OpenBLAS, and their two thread pools
@@ -26,7 +26,7 @@ import tracemalloc
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from numeric.hessian import lanczos, top_eigenvalues  # noqa: E402
+from numeric.autodiff.hessian import lanczos, top_eigenvalues  # noqa: E402
 
 
 class TanhNet:

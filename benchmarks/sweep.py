@@ -3,8 +3,8 @@ same run, with identical results asserted.
 
     python benchmarks/sweep.py [--values 20] [--seeds 4] [--steps 2000] [--workers N]
 
-The learner is ``numeric.learners.two_layer`` swept over weight decay (the pitchfork of
-``derive.phase``): values × seeds independent, seeded tasks. Prints both wall times, the speed-up
+The learner is ``numeric.models.learners.two_layer`` swept over weight decay (the pitchfork of
+``derive.theories.phase``): values × seeds independent, seeded tasks. Prints both wall times, the speed-up
 and the parallel efficiency (speed-up / workers). Not a test: numbers depend on the machine and on
 what else runs on it; BLAS threads are pinned to 1 so that processes, not threads, share the cores.
 """
@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from numeric import learners, sweep  # noqa: E402
+from numeric.models import learners
+from numeric import sweep  # noqa: E402
 
 
 def main() -> None:

@@ -304,23 +304,23 @@ class Derivation:
     def to_latex(self, check: DerivationCheck | None = None, standalone: bool = False) -> str:
         """An ``align*`` block (a compilable document if ``standalone``); pass ``check``
         to mark every step that is not proved."""
-        from .render import derivation_latex
+        from derive.render import derivation_latex
 
         return derivation_latex(self, check, standalone=standalone)
 
     def to_markdown(self, check: DerivationCheck | None = None) -> str:
         """GitHub Markdown with ``$$`` blocks."""
-        from .render import derivation_markdown
+        from derive.render import derivation_markdown
 
         return derivation_markdown(self, check)
 
     def to_json(self, check: DerivationCheck | None = None) -> dict:
         """A JSON-serializable dict of steps, statuses and results."""
-        from .render import derivation_json
+        from derive.render import derivation_json
 
         return derivation_json(self, check)
 
     def _repr_latex_(self) -> str:
-        from .render import step_lines
+        from derive.render import step_lines
 
         return "$$\\begin{aligned}\n" + " \\\\\n".join(step_lines(self)) + "\n\\end{aligned}$$"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .derivation import Derivation, DerivationCheck, Step
+    from derive.derivation import Derivation, DerivationCheck, Step
 
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$",
                  "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}"}

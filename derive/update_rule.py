@@ -174,7 +174,7 @@ def rule_derivation(rule: UpdateRule, expected: dict, name: str | None = None, s
     limit and fixed points.  ``expected`` holds the same objects written independently by
     hand (keys ``jacobian``, ``iteration_matrix``, ``characteristic_polynomial`` in λ and z,
     ``continuous_limit``); each step proves that SymPy's computation equals them."""
-    from .derivation import Derivation
+    from derive.derivation import Derivation
 
     missing = {"jacobian", "iteration_matrix", "characteristic_polynomial", "continuous_limit"} - set(expected)
     if missing:

@@ -1,29 +1,27 @@
 """Hand-written NumPy/SciPy numerics for learning as a dynamical system.
 
-Submodules (imported lazily on first attribute access):
+Subpackages and modules (imported lazily on first attribute access):
 
-- ``numeric.optimizers``: the pure optimizer protocol, ``gd`` and ``run``.
-- ``numeric.momentum``: heavy ball, Nesterov and torch-style ``sgd``.
-- ``numeric.adaptive``: torch-style ``rmsprop``, ``adam`` and ``adamw`` (with optax/TF/paper variants).
+- ``numeric.optimizers``: every optimizer, one pure protocol (``init`` / ``step``), ``gd`` and ``run``;
+  heavy ball, Nesterov, torch-style ``sgd``, ``rmsprop``, ``adam``, ``adamw``.
+- ``numeric.autodiff``: the from-scratch ``Tensor``, networks, Hessian tools, landscapes, data sets.
+- ``numeric.models``: rate networks, Hermosis systems, sweep learners, reaction-diffusion, REINFORCE,
+  grokking, closed-loop RNN.
 - ``numeric.problems``: test problems (quadratic, Rosenbrock, 2-layer factorization).
 - ``numeric.flow``: gradient flow theta' = -grad L(theta) via ``scipy.integrate.solve_ivp``.
-- ``numeric.step_size``: divergence, measured critical step size and convergence rate.
 - ``numeric.integrators``: fixed-step Euler/Heun/RK4/implicit Euler, adaptive solve_ivp, stability and work.
-- ``numeric.rate_network``: rate networks tau x' = -x + W phi(x) + I, slow learning on W, population codes.
-- ``numeric.hessian``: the Hessian through Hessian-vector products: top eigenpairs, condition number, SLQ density.
-- ``numeric.landscape``: filter-normalized directions, 1-D/2-D loss slices, trajectories projected on a plane.
-- ``numeric.tensor``: a reverse-mode autodiff ``Tensor`` (double backward for Hessian-vector products), ``Parameter``.
-- ``numeric.nn``: ``MLP``, losses, flat-vector ``loss_fn`` (f, grad, hvp) and a hand-written NumPy backprop.
-- ``numeric.datasets``: seeded XOR, two moons, spirals, teacher-student and linear/logistic regression data.
-- ``numeric.hermosis``: the Hermosis Hamiltonian flow in (w, X, U, beta), its discrete rules and França et al.'s RGD.
+- ``numeric.step_size``: divergence, measured critical step size and convergence rate.
+- ``numeric.sweep``: control-parameter sweeps over seeds, transitions with error bars.
+- ``numeric.correlation``: correlations with confidence intervals (Student t, Fisher).
+- ``numeric.validation``: argument checks shared by every module.
 
 This package never imports ``derive``, ``verify`` or SymPy.
 """
 
 import importlib
 
-__all__ = ["optimizers", "momentum", "adaptive", "problems", "flow", "step_size", "integrators",
-           "rate_network", "hessian", "landscape", "tensor", "nn", "datasets", "hermosis"]
+__all__ = ["optimizers", "autodiff", "models", "problems", "flow", "integrators", "step_size", "sweep",
+           "correlation", "validation"]
 
 
 def __getattr__(name):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers import _int, _real
+from numeric.validation import _int, _real
 
 __all__ = ["CorrelationCI", "pearson", "spearman", "ranks", "fisher_ci", "bootstrap_ci", "t_interval",
            "across_runs", "correlate"]

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 from scipy.integrate import OdeSolver, solve_ivp
 
-from numeric.optimizers import _real, _vector
+from numeric.validation import _real, _vector
 
 __all__ = ["integrate_flow", "gradient_flow"]
 

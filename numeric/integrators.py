@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from numeric.optimizers import _int, _real, _vector
+from numeric.validation import _int, _real, _vector
 from numeric.step_size import bisect_threshold
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from numeric.optimizers import _int, _real, _vector
+from numeric.validation import _int, _real, _vector
 
 __all__ = ["Problem", "quadratic", "rosenbrock", "factorization"]
 

@@ -6,7 +6,8 @@ from typing import Callable
 
 import numpy as np
 
-from numeric.optimizers import GradFn, Optimizer, _int, _real, _vector, run
+from numeric.optimizers import GradFn, Optimizer, run
+from numeric.validation import _int, _real, _vector
 
 __all__ = ["diverges", "critical_step_size", "convergence_rate", "bisect_threshold", "bisect_bracket"]
 

@@ -4,7 +4,7 @@ and locate the transition with an error bar.
 A *learner* is a picklable callable ``learner(value, seed) -> dict[str, float]`` (a module-level
 function, or :func:`functools.partial` of one): it trains at control value ``value`` from seed
 ``seed`` and returns the order parameters it measured (final loss, gradient norm, sharpness, weight
-norm, ...). :mod:`numeric.learners` has ready ones. Every (value, seed) task is independent and
+norm, ...). :mod:`numeric.models.learners` has ready ones. Every (value, seed) task is independent and
 seeded, so the result does not depend on how many processes ran it.
 
 * :func:`sweep` runs the grid, by default on every core (``workers=None``: one process per core when
@@ -173,7 +173,7 @@ def sweep(learner: Learner, values: Sequence[float], seeds: int | Sequence[int] 
 def t_interval(x: Sequence[float], level: float = 0.95) -> tuple[float, float]:
     """(mean, half-width) of the Student-t confidence interval of the mean, t_{(1+level)/2, n−1} s/√n
     (:func:`numeric.correlation.t_interval`); half-width 0 for a single value."""
-    from .correlation import t_interval as t_bounds
+    from numeric.correlation import t_interval as t_bounds
 
     x = np.asarray(x, dtype=float)
     if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
@@ -234,7 +234,7 @@ def _summarize(per, used, res, level, nonmono, unbr, indicator) -> Transition:
 
 
 def _locate_one(task):
-    from .step_size import bisect_bracket
+    from numeric.step_size import bisect_bracket
 
     predicate, lo, hi, seed, rtol, rising = task
 

@@ -1,4 +1,4 @@
-"""derive.adaptive / conventions / adaptive_dynamics: rules against hand-computed values, variants
+"""derive.rules.adaptive / conventions / adaptive_dynamics: rules against hand-computed values, variants
 that are really different, and derivations whose statuses are what they claim."""
 import math
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import adaptive as ad
-from derive import adaptive_dynamics as dyn
-from derive import conventions as conv
+from derive.rules import adaptive as ad
+from derive.analysis import adaptive_dynamics as dyn
+from derive.rules import conventions as conv
 from derive.derivation import Derivation
 
 
@@ -87,7 +87,7 @@ def test_bad_options_are_refused(call, match):
 
 
 def _trajectory(rule, hyper, steps=60):
-    from verify.adaptive_checks import _problem
+    from verify.checks.adaptive import _problem
 
     grad, p = _problem(0)
     opt = rule.lambdify(**hyper)

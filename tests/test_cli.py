@@ -202,7 +202,7 @@ def test_negative_values_are_option_values(capsys):
 
 
 def test_a_derivation_that_does_not_check_is_an_internal_error(capsys, monkeypatch):
-    from derive import modified_equation as me
+    from derive.analysis import modified_equation as me
 
     real = me.modified_equation
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import closed_loop as dc
-from numeric import closed_loop as cl
+from derive.theories import closed_loop as dc
+from numeric.models import closed_loop as cl
 from verify.finite_differences import central_gradient
 
 
@@ -193,19 +193,19 @@ def test_open_loop_rejects_wrongly_shaped_targets():
 
 
 def test_checks_group_passes():
-    from verify.closed_loop_checks import closed_loop_checks
+    from verify.checks.closed_loop import closed_loop_checks
 
     results = closed_loop_checks()
     assert all(r.status == "pass" for r in results), [(r.check, r.error) for r in results if r.status != "pass"]
 
 
-# --- the experiment's measures (verify.closed_loop_experiments) -------------------------------------------
+# --- the experiment's measures (verify.experiments.closed_loop) -------------------------------------------
 
 
 def test_directed_hausdorff_to_a_polyline_matches_hand_values_and_dense_resampling():
     from scipy.spatial.distance import directed_hausdorff as scipy_dh
 
-    from verify.closed_loop_experiments import directed_hausdorff, hausdorff
+    from verify.experiments.closed_loop import directed_hausdorff, hausdorff
 
     P = np.array([[0.0, 0.0], [1.0, 0.0]])
     Q = np.array([[0.0, 1.0], [0.0, 2.0]])
@@ -225,7 +225,7 @@ def test_directed_hausdorff_to_a_polyline_matches_hand_values_and_dense_resampli
 def test_doubling_the_step_estimates_the_orbit_error_of_clipped_gd():
     """The experiment's discretization floor, on a quadratic whose gradient-flow orbit is known in closed form:
     L = (x^2 + 10 y^2) / 2 has orbits y = y0 (x / x0)^10; clipping rescales the speed only."""
-    from verify.closed_loop_experiments import directed_hausdorff, hausdorff
+    from verify.experiments.closed_loop import directed_hausdorff, hausdorff
 
     lam, start = np.array([1.0, 10.0]), np.array([8.0, 1.0])
 
@@ -246,7 +246,7 @@ def test_doubling_the_step_estimates_the_orbit_error_of_clipped_gd():
 
 
 def test_radius_push_at_the_largest_loss_rise():
-    from verify.closed_loop_experiments import radius_push
+    from verify.experiments.closed_loop import radius_push
 
     hist = {"step": np.arange(5) * 10, "closed_loss": np.array([5.0, 3.0, 6.0, 2.0, 4.0]),
             "radius": np.array([1.1, 0.9, 1.05, 0.8, 1.3])}
@@ -256,7 +256,7 @@ def test_radius_push_at_the_largest_loss_rise():
 
 
 def test_loss_rise_and_path_cut():
-    from verify.closed_loop_experiments import loss_rise, path_to_loss
+    from verify.experiments.closed_loop import loss_rise, path_to_loss
 
     assert loss_rise([5.0, 3.0, 6.0, 2.0, 4.0]) == (2.0, 2)  # 6 / 3 at index 2 (4 / 2 ties later)
     assert loss_rise([4.0, 3.0, 3.0, 1.0]) == (1.0, 0)
@@ -269,7 +269,7 @@ def test_loss_rise_and_path_cut():
 
 
 def test_experiment_claims_hold_at_the_seed_that_used_to_fail():
-    from verify.closed_loop_experiments import closed_loop
+    from verify.experiments.closed_loop import closed_loop
 
     _, summary = closed_loop(seed=1)
     assert all(c["holds"] for c in summary["claims"]), [c["claim"][:60] for c in summary["claims"] if not c["holds"]]

@@ -1,10 +1,10 @@
-"""Gradient moments in the metric vs RMSProp and Adam (derive/covariant.py)."""
+"""Gradient moments in the metric vs RMSProp and Adam (derive/theories/covariant.py)."""
 import numpy as np
 import pytest
 import sympy as sp
 
-from derive import adaptive as ad
-from derive.covariant import covariant_metric, hamiltonian_update, kappa, mu, X
+from derive.rules import adaptive as ad
+from derive.theories.covariant import covariant_metric, hamiltonian_update, kappa, mu, X
 from derive.update_rule import g
 
 GS = sp.Symbol("G", real=True)  # the oracle value g(θ) at the current point

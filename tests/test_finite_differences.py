@@ -4,15 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from verify.finite_differences import (
-    FDResult,
-    central_gradient,
-    central_jacobian,
-    complex_step_gradient,
-    directional_check,
-    hessian_from_function,
-    hessian_from_gradient,
-)
+from verify.finite_differences import (FDResult, central_gradient, central_jacobian, complex_step_gradient,
+                                       directional_check, hessian_from_function, hessian_from_gradient)
 
 
 # --- reference functions with hand-derived derivatives ---------------------

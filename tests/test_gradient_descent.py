@@ -4,8 +4,8 @@ import pytest
 import sympy as sp
 
 from derive import catalogue
-from derive.gradient_descent import eta, gd_rule, lam, quadratic_stability, theta
-from derive.modified_equation import generic_modified_equation, modified_equation, modified_fields
+from derive.rules.gradient_descent import eta, gd_rule, lam, quadratic_stability, theta
+from derive.analysis.modified_equation import generic_modified_equation, modified_equation, modified_fields
 
 
 @pytest.mark.parametrize("name", catalogue.names())
@@ -97,7 +97,7 @@ def test_rule_derivation_fails_on_a_wrong_hand_written_form():
 
 
 def test_independent_flow_expansion_catches_a_wrong_modified_field(monkeypatch):
-    import derive.modified_equation as me
+    import derive.analysis.modified_equation as me
 
     real = me.modified_fields
 

@@ -4,8 +4,8 @@ its closed form, and the default experiment groks with every claim holding."""
 import numpy as np
 import pytest
 
-from derive import grokking as dg
-from numeric import grokking as ng
+from derive.theories import grokking as dg
+from numeric.models import grokking as ng
 from verify.finite_differences import central_gradient
 
 
@@ -16,7 +16,7 @@ def test_derivation_proves_every_step():
 
 
 def test_check_group_passes():
-    from verify.grokking_checks import grokking_checks
+    from verify.checks.grokking import grokking_checks
 
     results = grokking_checks()
     assert results and all(r.status == "pass" for r in results), [(r.check, r.error) for r in results if r.status != "pass"]
@@ -60,7 +60,7 @@ def test_dataset_is_modular_addition():
 
 
 def test_default_experiment_groks_and_all_claims_hold():
-    from verify.grokking_experiments import grokking
+    from verify.experiments.grokking import grokking
 
     fig, s = grokking(seed=0)
     assert all(c["holds"] for c in s["claims"]), [c for c in s["claims"] if not c["holds"]]
@@ -95,7 +95,7 @@ def test_label_spectrum_and_missing_fraction():
 
 
 def test_stage_boundaries_follow_their_stated_thresholds():
-    from verify.grokking_experiments import stage_boundaries
+    from verify.experiments.grokking import stage_boundaries
 
     st = np.arange(0, 100, 10)
     h = {"step": st, "train_acc": np.array([.1, .5, 1, 1, 1, 1, 1, 1, 1, 1]),
@@ -167,7 +167,7 @@ def test_history_losses_include_the_weight_decay_penalty():
 def test_missing_rank_against_the_shuffled_frequency_null():
     from math import comb
 
-    from verify.grokking_experiments import _subset_masks, missing_rank
+    from verify.experiments.grokking import _subset_masks, missing_rank
 
     masks = _subset_masks(11, 5, np.random.default_rng(0))
     assert masks.shape == (comb(11, 5), 11) and np.all(masks.sum(1) == 5)

@@ -1,11 +1,11 @@
-"""Symplectic forms, Poisson brackets and Hamilton's equations (derive/hamiltonian.py)."""
+"""Symplectic forms, Poisson brackets and Hamilton's equations (derive/theories/hamiltonian.py)."""
 from itertools import combinations
 
 import pytest
 import sympy as sp
 
-from derive.hamiltonian import (TwoForm, antisymmetry, bracket, canonical, hamilton_equations, jacobi, leibniz,
-                                lie_poisson_so3, poisson_brackets)
+from derive.theories.hamiltonian import (TwoForm, antisymmetry, bracket, canonical, hamilton_equations, jacobi,
+                                         leibniz, lie_poisson_so3, poisson_brackets)
 
 q, p, t = sp.symbols("q p t", real=True)
 

@@ -1,12 +1,12 @@
-"""The Hermosis theory of learning (derive/hermosis.py, derive/hermosis_audit.py, verify/audit.py)."""
+"""The Hermosis theory of learning (derive/theories/hermosis.py, derive/theories/hermosis_audit.py, verify/audit.py)."""
 import json
 
 import pytest
 import sympy as sp
 
-from derive import hermosis as hm
-from derive.hamiltonian import bracket
-from derive.hermosis_audit import DISPLAYED, STATUSES, audit, decide
+from derive.theories import hermosis as hm
+from derive.theories.hamiltonian import bracket
+from derive.theories.hermosis_audit import DISPLAYED, STATUSES, audit, decide
 from verify.audit import format_table, main_audit
 
 

@@ -1,4 +1,4 @@
-"""numeric.hessian against closed-form Hessians (least squares, logistic regression) and known spectra.
+"""numeric.autodiff.hessian against closed-form Hessians (least squares, logistic regression) and known spectra.
 
 Reference values come from numpy.linalg.eigh/eigvalsh of the explicitly formed H, never from the
 code under test; the HVPs are written by hand here (and checked against finite differences).
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.sparse.linalg import LinearOperator
 
-from numeric import hessian
-from numeric.hessian import (condition_number, dense_hessian, hessian_operator, lanczos, spectral_density,
-                             top_eigenvalues)
+from numeric.autodiff import hessian
+from numeric.autodiff.hessian import (condition_number, dense_hessian, hessian_operator, lanczos, spectral_density,
+                                      top_eigenvalues)
 
 
 class Counted:

@@ -1,10 +1,10 @@
-"""numeric.landscape: slices of quadratics (closed-form parabolas), filter normalization, trajectory projection."""
+"""numeric.autodiff.landscape: slices of quadratics (closed-form parabolas), filter normalization, trajectory projection."""
 
 import numpy as np
 import pytest
 
-from numeric.landscape import (flatten, project_trajectory, random_direction, slice_1d, slice_2d,
-                               top_eigen_directions, unflatten)
+from numeric.autodiff.landscape import (flatten, project_trajectory, random_direction, slice_1d, slice_2d,
+                                        top_eigen_directions, unflatten)
 from numeric.optimizers import gd, run
 
 

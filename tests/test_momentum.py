@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import momentum as dm
-from derive import momentum_limits as dl
-from derive import momentum_tuning as dt
+from derive.rules import momentum as dm
+from derive.analysis import momentum_limits as dl
+from derive.analysis import momentum_tuning as dt
 from verify import momentum_maps as mm
 from verify.cli import main
 

@@ -1,4 +1,4 @@
-"""Tests for numeric.nn and numeric.datasets: the Tensor MLP against the independent hand-written NumPy
+"""Tests for numeric.autodiff.nn and numeric.autodiff.datasets: the Tensor MLP against the independent hand-written NumPy
 backprop, Hessian-vector products against differences of the gradient, learning XOR, and the data sets."""
 
 import math
@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from numeric import datasets, nn
-from numeric.tensor import Parameter, Tensor, grad
+from numeric.autodiff import datasets, nn
+from numeric.autodiff.tensor import Parameter, Tensor, grad
 
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear"]
 LOSSES = {"mse": 3, "ce": 4, "bce": 1}  # loss -> output width used in the tests

@@ -1,4 +1,4 @@
-"""The neural-network experiments (verify.nn_experiments) run seed-fixed in seconds through
+"""The neural-network experiments (verify.experiments.nn) run seed-fixed in seconds through
 ``verify.experiments.run``, write a figure and strict JSON, and every claim holds; a few of their
 numbers are checked against closed forms here as well."""
 import json
@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from verify import experiments, nn_experiments
+from verify import experiments
+from verify.experiments import nn as nn_experiments
 
 NAMES = {"nn-xor": "xor", "nn-vanishing-exploding": "vanishing_exploding",
          "nn-population-credit": "population_credit", "nn-gd-vs-flow": "gd_vs_flow"}
@@ -19,7 +20,7 @@ def runs(tmp_path_factory):
     results = {}
     with pytest.MonkeyPatch.context() as mp:
         for name, func in NAMES.items():
-            mp.setitem(experiments.EXPERIMENTS, name, (func, f"nn_experiments:{func}"))
+            mp.setitem(experiments.EXPERIMENTS, name, (func, f"nn:{func}"))
             calls = []
             summary = experiments.run(name, out=out, progress=lambda done, total: calls.append((done, total)))
             results[func] = (summary, calls, out)

@@ -1,4 +1,4 @@
-"""Tests for numeric.adaptive: RMSprop, Adam and AdamW (torch.optim conventions plus options).
+"""Tests for numeric.optimizers.adaptive: RMSprop, Adam and AdamW (torch.optim conventions plus options).
 
 Expected values come from outside the code under test: closed forms worked out by hand,
 a scalar pure-Python re-implementation of the documented pseudocode, and properties
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numeric
-from numeric.adaptive import Adam, AdamW, RMSprop, adam, adamw, rmsprop
+from numeric.optimizers.adaptive import Adam, AdamW, RMSprop, adam, adamw, rmsprop
 from numeric.optimizers import Optimizer, run
 
 ADAM_VARIANTS = [  # (eps_mode, amsgrad, amsgrad_max)
@@ -89,7 +89,7 @@ def test_defaults_and_positional_order_follow_torch():
     assert adam(betas=np.array([0.5, 0.25])).betas == (0.5, 0.25)
     assert adam(amsgrad=np.bool_(True)).amsgrad is True
     assert not isinstance(adamw(), Adam)  # weight_decay means something else
-    assert numeric.adaptive.adam is adam
+    assert numeric.optimizers.adaptive.adam is adam
 
 
 # --------------------------------------------------------------------------- #

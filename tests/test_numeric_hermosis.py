@@ -1,4 +1,4 @@
-"""Tests for numeric.hermosis: the seed's discrete rules in closed form, RGD's bounds, the flow vs expm."""
+"""Tests for numeric.models.hermosis: the seed's discrete rules in closed form, RGD's bounds, the flow vs expm."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from numeric import hermosis as hm
+from numeric.models import hermosis as hm
 from numeric.optimizers import Optimizer, run
 
 
@@ -161,7 +161,7 @@ def test_validation_errors():
 
 
 def test_all_hermosis_checks_pass():
-    from verify.hermosis_checks import hermosis_checks
+    from verify.checks.hermosis import hermosis_checks
 
     results = hermosis_checks()
     assert len(results) >= 10

@@ -12,10 +12,9 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from numeric import integrators as I
-from numeric.integrators import (
-    IntegrationError, IntegrationResult, error_vs_work, explicit_euler, heun, ill_conditioned_quadratic_flow,
-    implicit_euler, largest_stable_step, rk4, solve_adaptive,
-)
+from numeric.integrators import (IntegrationError, IntegrationResult, error_vs_work, explicit_euler, heun,
+                                 ill_conditioned_quadratic_flow, implicit_euler, largest_stable_step, rk4,
+                                 solve_adaptive)
 
 # Stability functions R(z), z = -h lam, written out independently of the code under test.
 STABILITY = {

@@ -1,4 +1,4 @@
-"""Tests for numeric.momentum: heavy ball, Nesterov (both forms) and torch-style SGD."""
+"""Tests for numeric.optimizers.momentum: heavy ball, Nesterov (both forms) and torch-style SGD."""
 
 import dataclasses
 
@@ -7,15 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numeric.momentum import (
-    SGD,
-    HeavyBall,
-    Nesterov,
-    heavy_ball,
-    nesterov,
-    nesterov_lookahead_step,
-    sgd,
-)
+from numeric.optimizers.momentum import SGD, HeavyBall, Nesterov, heavy_ball, nesterov, nesterov_lookahead_step, sgd
 from numeric.optimizers import Optimizer, gd, run
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)

@@ -1,4 +1,4 @@
-"""Tests for numeric.rate_network against values computed outside the code under test
+"""Tests for numeric.models.rate_network against values computed outside the code under test
 (numpy.linalg, scipy brentq/fsolve, finite differences, closed forms)."""
 
 import dataclasses
@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq, fsolve
 
-from numeric.rate_network import (
-    RateNetwork, decode_error, learning_rule, linear_readout, population_code, quasi_static_learning,
-    two_timescale_learning,
-)
+from numeric.models.rate_network import (RateNetwork, decode_error, learning_rule, linear_readout, population_code,
+                                         quasi_static_learning, two_timescale_learning)
 
 # x* > 0 with x* = 2 tanh(x*): the non-zero equilibria of one self-exciting unit, w = 2.
 X_STAR = brentq(lambda x: x - 2.0 * np.tanh(x), 1.0, 3.0)

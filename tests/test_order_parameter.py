@@ -1,5 +1,5 @@
 """Correlations with confidence intervals (numeric.correlation), REINFORCE against exact policy gradients
-(numeric.reinforce), and the gradient-order-parameter experiment (verify.order_experiments)."""
+(numeric.models.reinforce), and the gradient-order-parameter experiment (verify.experiments.order_parameter)."""
 import io
 import json
 import math
@@ -9,7 +9,7 @@ import pytest
 import scipy.stats as st
 
 from numeric import correlation as corr
-from numeric import reinforce as rf
+from numeric.models import reinforce as rf
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -214,7 +214,7 @@ def test_reinforce_bad_inputs_raise(call, match):
 # --------------------------------------------------------------------------------------------- #
 def test_gradient_order_parameter_experiment_claims_hold():
     from verify.experiments import _plain
-    from verify.order_experiments import gradient_order_parameter
+    from verify.experiments.order_parameter import gradient_order_parameter
 
     fig, summary = gradient_order_parameter(seed=0)
     assert summary["claims"] and all(c["holds"] for c in summary["claims"]), \
@@ -234,7 +234,7 @@ def test_gradient_order_parameter_experiment_claims_hold():
 def test_gridworld_window_split_is_set_by_the_return_not_by_the_gradient():
     """Synthetic runs: J ramps up linearly, the gradient peaks at a place unrelated to J.  The split index is the
     first J >= optimum/2 (here 50), whatever the gradient does; r before/after follow the gradient's shape."""
-    from verify.order_experiments import _half_optimum_split
+    from verify.experiments.order_parameter import _half_optimum_split
 
     t = np.arange(101, dtype=float)
     runs = []

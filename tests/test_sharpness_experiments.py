@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from verify import sharpness_experiments as se
+from verify.experiments import sharpness as se
 from verify.experiments import _plain
 
 

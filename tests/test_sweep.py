@@ -1,4 +1,4 @@
-"""numeric.sweep / numeric.learners / derive.phase / ldyn sweep: transitions located against thresholds known
+"""numeric.sweep / numeric.models.learners / derive.theories.phase / ldyn sweep: transitions located against thresholds known
 in advance, Student-t intervals against scipy, learners against closed forms and finite differences."""
 import functools
 import json
@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from derive import phase
-from numeric import learners, sweep
+from derive.theories import phase
+from numeric.models import learners
+from numeric import sweep
 from verify import cli
 from verify.finite_differences import central_gradient
 
@@ -165,7 +166,7 @@ def test_cli_sweep_json_reports_transition_and_prediction(capsys, tmp_path):
     rep = json.loads(capsys.readouterr().out)
     assert code == 0 and rep["indicator"] == "diverged"
     assert rep["paired"]["max_abs"] <= rep["paired"]["resolution"] + 0.01 * 2.5  # grid + 400-step bias
-    assert rep["prediction"]["source"] == "derive.momentum_limits.critical_sharpness"
+    assert rep["prediction"]["source"] == "derive.analysis.momentum_limits.critical_sharpness"
     assert (tmp_path / "sweep-least-squares-lr.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "sweep-least-squares-lr.json").read_text())["transition"] == rep["transition"]
 

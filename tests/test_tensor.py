@@ -1,4 +1,4 @@
-"""Tests for numeric.tensor: every op against central finite differences (first and second order),
+"""Tests for numeric.autodiff.tensor: every op against central finite differences (first and second order),
 hand-computed derivatives, algebraic identities (hypothesis) and the engine's semantics.
 
 Error budget of the finite-difference checks (float64, unit-size inputs, eps = 1e-6 for values and 1e-5
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numeric.tensor import (Parameter, Tensor, concatenate, exp, grad, is_grad_enabled, log, logsumexp, mse,
-                            no_grad, relu, sigmoid, softmax, softmax_cross_entropy, stack, tanh, zero_grad)
+from numeric.autodiff.tensor import (Parameter, Tensor, concatenate, exp, grad, is_grad_enabled, log, logsumexp, mse,
+                                     no_grad, relu, sigmoid, softmax, softmax_cross_entropy, stack, tanh, zero_grad)
 
 RTOL = 1e-6
 

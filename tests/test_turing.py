@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import turing as dt
-from numeric import reaction_diffusion as rd
+from derive.theories import turing as dt
+from numeric.models import reaction_diffusion as rd
 
 SYMS = (dt.fu, dt.fv, dt.gu, dt.gv, dt.Du, dt.Dv)
 
@@ -162,7 +162,7 @@ def test_spectrum_tools_on_known_fields():
 
 
 def test_pattern_check_group_passes():
-    from verify.pattern_checks import turing_checks
+    from verify.checks.turing import turing_checks
 
     results = turing_checks()
     assert len(results) >= 12
@@ -209,7 +209,7 @@ def test_best_allowed_grid_mode_and_its_margin_by_numpy_eigenvalues():
     """The experiment's linear-phase claims compare with n* = argmax_n Re lambda_+(2 pi n/L); numpy eigenvalues
     of the hand-written Jacobian give the same n* = 10 (k = 0.5; k* = 0.4867), runner-up n = 9 (k = 0.45), with
     a gap (~4.2e-3) four times the 1e-3 rate tolerance, so the claims can tell the two apart."""
-    from verify.pattern_checks import A, B, D, L, N, derived
+    from verify.checks.turing import A, B, D, L, N, derived
 
     n = np.arange(1, N // 2)
     k = 2 * math.pi * n / L
@@ -222,7 +222,7 @@ def test_best_allowed_grid_mode_and_its_margin_by_numpy_eigenvalues():
 
 
 def test_turing_experiment_linear_phase_resolves_the_best_mode():
-    from verify.pattern_experiments import turing
+    from verify.experiments.turing import turing
 
     fig, s = turing(seed=1)
     assert all(c["holds"] for c in s["claims"]), [c for c in s["claims"] if not c["holds"]]

@@ -1,9 +1,10 @@
 """The verification checks: they pass on the real code and fail on broken code."""
 import numpy as np
 
-from derive.gradient_descent import gd_rule
+from derive.rules.gradient_descent import gd_rule
 from numeric import optimizers, problems
-from verify import checks, gd_checks
+from verify import checks
+from verify.checks import gd as gd_checks
 from verify.checks import CheckResult
 
 
@@ -29,7 +30,7 @@ def test_a_wrong_implementation_is_caught(monkeypatch):
 
 def test_check_results_fail_on_nan_and_crashes(monkeypatch):
     assert CheckResult("x", "y", float("nan"), 1.0).status == "fail"
-    monkeypatch.setitem(checks.GROUPS, "boom", "gd_checks:does_not_exist")
+    monkeypatch.setitem(checks.GROUPS, "boom", "gd:does_not_exist")
     (r,) = checks.run(["boom"])
     assert r.status == "fail" and "AttributeError" in r.detail
 

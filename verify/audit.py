@@ -1,7 +1,7 @@
 """Audits of a source's displayed equations against SymPy (``ldyn audit hermosis [--json]``).
 
 An audit is a list of records ``{number, claim, status, derived, reason}`` (see
-derive/hermosis_audit.py).  Exit code of :func:`main_audit`: 0 when every claim was decided
+derive/theories/hermosis_audit.py).  Exit code of :func:`main_audit`: 0 when every claim was decided
 ("holds" or "differs": a "differs" is a finding about the source, not a failure of ours), 1 when
 any claim is "undecided" (SymPy could neither prove nor refute it), 2 for an unknown audit name.
 """
@@ -11,7 +11,7 @@ import json
 import sys
 
 #: audit name -> "module:function" inside derive/
-AUDITS = {"hermosis": "hermosis_audit:audit"}
+AUDITS = {"hermosis": "theories.hermosis_audit:audit"}
 
 
 def run(name: str) -> list[dict]:

@@ -69,7 +69,7 @@ def _dump(obj) -> str:
 
 # -- subcommands ----------------------------------------------------------------------
 def cmd_verify(args) -> int:
-    from . import checks
+    from verify import checks
 
     if any(not n.strip() for n in args.names):
         raise UsageError("empty check name; give a check group or check name (see `ldyn verify`)")
@@ -106,7 +106,7 @@ def cmd_derive(args) -> int:
 
 
 def cmd_stability(args) -> int:
-    from . import stability
+    from verify import stability
 
     num = lambda v, what: None if v is None else _float(v, what)  # noqa: E731
     try:
@@ -163,7 +163,7 @@ def _time_limit(seconds: float):
 
 
 def cmd_modified_equation(args) -> int:
-    from . import modified
+    from verify import modified_equation as modified
 
     try:
         with _time_limit(MODIFIED_EQUATION_SECONDS):
@@ -181,7 +181,7 @@ def cmd_modified_equation(args) -> int:
 
 
 def cmd_verify_impl(args) -> int:
-    from . import implementation
+    from verify import implementation
 
     try:
         rep = implementation.verify(args.spec, args.rule, args.set, steps=args.steps, seed=args.seed, rtol=args.rtol)
@@ -192,7 +192,7 @@ def cmd_verify_impl(args) -> int:
 
 
 def cmd_experiment(args) -> int:
-    from . import experiments
+    from verify import experiments
 
     if args.list or not args.name:
         if not args.list:
@@ -218,7 +218,7 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from . import sweeps
+    from verify import sweeps
 
     try:
         return sweeps.main(args)
@@ -227,7 +227,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from . import audit
+    from verify import audit
 
     if args.name != "hermosis":
         raise UsageError(f"unknown audit {args.name!r}; known: hermosis")
@@ -235,7 +235,7 @@ def cmd_audit(args) -> int:
 
 
 def cmd_notes(args) -> int:
-    from . import notes
+    from verify import notes
 
     if args.check:
         stale = notes.stale(args.out)

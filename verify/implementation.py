@@ -5,7 +5,7 @@
 (torch.optim's names and defaults, ``betas`` a tuple) and runs the returned optimizer
 (``init(params)``, ``step(params, grads, state) -> (params, state)``) closed-loop,
 θ_k, s_k = step(θ_{k−1}, g_k(θ_{k−1}), s_{k−1}), side by side with the rule of
-:mod:`derive.adaptive` lambdified with the same values (torch.optim's documented algorithm,
+:mod:`derive.rules.adaptive` lambdified with the same values (torch.optim's documented algorithm,
 or another convention chosen with ``eps_mode``, ``bias_correction``, ``amsgrad_max``,
 ``decay``).  A plain function ``step(params, grads, state)`` (exactly three positional
 parameters) is accepted too: its state starts as ``{}`` and the values configure only the
@@ -27,7 +27,7 @@ scale is the running max of |expected| of that coordinate (so values crossing ze
 at their own magnitude).  rtol defaults to 1e-9; correct implementations measure 1e-16 to 1e-13
 (centered RMSProp's v − a² cancels the most).
 
-Likely cause: every :func:`derive.conventions.variants` rule, lambdified once with
+Likely cause: every :func:`derive.rules.conventions.variants` rule, lambdified once with
 ``variant.hyperparameters(values)``, runs on the same problems; those
 matching the recorded trajectories everywhere explain the disagreement.
 """
@@ -40,13 +40,11 @@ import inspect
 import os
 import re
 import sys
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from .implementation_runs import (ATOL_FACTOR, RTOL, SEED, STEPS, Run, _agreement, _one_line, problems,
-                                  run_implementation, run_rule)
+from verify.implementation_runs import (ATOL_FACTOR, RTOL, SEED, STEPS, Implementation, Run, _agreement, _one_line,
+                                        problems, run_implementation, run_rule)
 
 #: the factory's keywords and their defaults (torch.optim)
 DEFAULTS = {
@@ -67,7 +65,7 @@ class InputError(ValueError):
 
 def convention_keys(rule: str) -> dict[str, tuple]:
     """Keys that configure only the reference rule, with their allowed values."""
-    from derive import adaptive as ad
+    from derive.rules import adaptive as ad
 
     decays = ("decoupled-lr", "decoupled") if rule == "adamw" else ad.DECAYS
     adam = {"eps_mode": ad.EPS_MODES, "bias_correction": ad.BIAS_CORRECTIONS,
@@ -133,7 +131,7 @@ def parse_settings(rule: str, settings) -> tuple[dict, dict]:
 
 
 def reference_options(rule: str, hyper: dict, conventions: dict) -> dict:
-    """The structural options of ``derive.adaptive.RULES[rule]`` read from the values."""
+    """The structural options of ``derive.rules.adaptive.RULES[rule]`` read from the values."""
     if rule == "sgd":
         return {"momentum": hyper["momentum"] > 0, "nesterov": hyper["nesterov"], **conventions}
     if rule == "rmsprop":
@@ -213,13 +211,6 @@ def is_step_function(obj) -> bool:
     return len(ps) == 3 and all(p.kind in kinds and p.default is p.empty for p in ps)
 
 
-@dataclass(frozen=True)
-class Implementation:
-    kind: str  # "factory" or "step function"
-    init: Callable
-    step: Callable
-
-
 def implementation(obj, hyper: dict) -> Implementation:
     """The user's optimizer: ``obj(**hyper)``, or ``obj`` itself if it is a step function."""
     if is_step_function(obj):
@@ -252,7 +243,7 @@ def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SE
     hyper, conv = parse_settings(rule, settings)
     with contextlib.redirect_stdout(sys.stderr):  # keep the user's prints out of our output
         impl = implementation(load(spec), hyper)
-    from derive import adaptive, conventions
+    from derive.rules import adaptive, conventions
 
     options, values = reference_options(rule, hyper, conv), symbolic_values(hyper)
     try:

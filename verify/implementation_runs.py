@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .implementation import Implementation
 
 STEPS, SEED, RTOL, ATOL_FACTOR = 200, 0, 1e-9, 1e-3
 
 
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: " + " ".join(str(exc).split())
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """The user's optimizer as ``ldyn verify-impl`` calls it."""
+
+    kind: str  # "factory" or "step function"
+    init: Callable
+    step: Callable
 
 
 # -- problems -----------------------------------------------------------------------------

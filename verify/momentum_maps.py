@@ -1,7 +1,7 @@
 """Momentum's closed forms from derive/, lambdified and vectorized over (x = ηλ, β).
 
 The characteristic-polynomial coefficients a₁(x, β), a₀(x, β) are the named results of
-``derive.momentum``; roots, spectral radius and damping regime follow here for whole
+``derive.rules.momentum``; roots, spectral radius and damping regime follow here for whole
 arrays at once (a 1000×1000 stability map is one NumPy expression, not a million
 ``numpy.roots`` calls).
 """
@@ -19,7 +19,7 @@ REGIMES = ("overdamped", "critically damped", "underdamped", "sign-flipping", "u
 @lru_cache(maxsize=None)
 def coefficients(method: str):
     """(a₁, a₀) as NumPy functions of (x, β), from the derivation's results."""
-    from derive import momentum
+    from derive.rules import momentum
 
     if method not in METHODS:
         raise KeyError(f"unknown method {method!r}; known: {', '.join(METHODS)}")

@@ -1,7 +1,7 @@
 """Stability reports for ``ldyn stability``, from the derivations' closed forms.
 
 The formulas are not typed here: they are the named results of
-``derive.gradient_descent.quadratic_stability`` (the factor 1 − ηλ, the critical step
+``derive.rules.gradient_descent.quadratic_stability`` (the factor 1 − ηλ, the critical step
 2/λ_max, the optimal step 2/(μ + L) and rate (L − μ)/(L + μ)), lambdified once.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ class InputError(ValueError):
 
 @lru_cache(maxsize=1)
 def _gd_closed_forms():
-    from derive import gradient_descent as gdd
+    from derive.rules import gradient_descent as gdd
 
     r = gdd.quadratic_stability().results
     mu, L, lmax = sp.Symbol("mu", positive=True), sp.Symbol("L", positive=True), sp.Symbol("lambda_max", positive=True)
@@ -128,7 +128,7 @@ def _finite_positive(value, name: str) -> float:
 def momentum_report(method: str, eigenvalues: list[float], eta: float, beta: float) -> dict:
     """Per eigenvalue: the roots of the characteristic polynomial, spectral radius and
     damping regime of heavy ball / Nesterov at (η, β); overall radius and verdict."""
-    from . import momentum_maps as mm
+    from verify import momentum_maps as mm
 
     lams = check_eigenvalues(list(eigenvalues))
     eta = _finite_positive(eta, "--eta")
@@ -155,7 +155,7 @@ def momentum_tuning_report(method: str, mu: float, L: float) -> dict:
     """Optimal (η, β, rate) on a spectrum in [μ, L]; for Nesterov also the standard tuning.
 
     ``condition_number`` L/μ is ``math.inf`` if it overflows a float (JSON: ``null``)."""
-    from derive import momentum_tuning as dt
+    from derive.analysis import momentum_tuning as dt
 
     mu, L = _finite_positive(mu, "--mu"), _finite_positive(L, "--L")
     if mu > L:

@@ -1,16 +1,16 @@
 """``ldyn sweep``: a control-parameter sweep (numeric.sweep) with the symbolic prediction overlaid.
 
-The learners are :mod:`numeric.learners`; the predictions come from derive/:
+The learners are :mod:`numeric.models.learners`; the predictions come from derive/:
 
 * ``lr``, ``momentum``, ``weight_decay`` on ``least-squares``: heavy ball (μ = 0 is GD) is stable iff
-  λ(H) + wd < (2 + 2μ)/η (``derive.momentum_limits.critical_sharpness``), solved for the swept
+  λ(H) + wd < (2 + 2μ)/η (``derive.analysis.momentum_limits.critical_sharpness``), solved for the swept
   parameter with each seed's λ_max;
 * the same on ``two-layer`` with λ_max at θ₀: a linear-stability statement about the start of training
   (where the loss starts to rise); real divergence can come later (the catapult phase);
 * ``weight_decay`` on ``two-layer``: the collapse of the weights at wd = ‖E[y x]‖
-  (``derive.phase.weight_decay_pitchfork``), each seed's training sample;
+  (``derive.theories.phase.weight_decay_pitchfork``), each seed's training sample;
 * ``noise`` on ``least-squares`` (μ = wd = 0): no transition, but the stationary excess loss
-  Σ_i ησ²/(2(2 − ηλ_i)) (``derive.phase.noisy_gd_stationary``).
+  Σ_i ησ²/(2(2 − ηλ_i)) (``derive.theories.phase.noisy_gd_stationary``).
 """
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ import numpy as np
 LEARNERS = ("least-squares", "two-layer")
 CONTROLS = ("lr", "momentum", "weight_decay", "noise")
 ORDERS = ("final_loss", "grad_norm", "sharpness", "weight_norm")
-#: the learners' own defaults (numeric.learners), repeated here for the report
+#: the learners' own defaults (numeric.models.learners), repeated here for the report
 DEFAULTS = {"least-squares": {"lr": 1.0, "momentum": 0.0, "weight_decay": 0.0, "noise": 0.0, "steps": 400},
             "two-layer": {"lr": 0.5, "momentum": 0.0, "weight_decay": 0.0, "noise": 0.0, "steps": 2000}}
 
 
 def learner(name: str, control: str, fixed: dict | None = None) -> functools.partial:
-    """The picklable ``learner(value, seed)`` of :mod:`numeric.learners` with ``fixed`` hyperparameters."""
-    from numeric import learners
+    """The picklable ``learner(value, seed)`` of :mod:`numeric.models.learners` with ``fixed`` hyperparameters."""
+    from numeric.models import learners
 
     if name not in LEARNERS:
         raise ValueError(f"unknown learner {name!r}; known: {', '.join(LEARNERS)}")
@@ -43,7 +43,7 @@ def learner(name: str, control: str, fixed: dict | None = None) -> functools.par
 
 
 def _function(name: str):
-    from numeric import learners
+    from numeric.models import learners
 
     return learners.least_squares if name == "least-squares" else learners.two_layer
 
@@ -65,15 +65,15 @@ def flag(value: float, seed: int, learner, name: str) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def pitchfork():
-    """``derive.phase.weight_decay_pitchfork()``, built once per process."""
-    from derive import phase
+    """``derive.theories.phase.weight_decay_pitchfork()``, built once per process."""
+    from derive.theories import phase
 
     return phase.weight_decay_pitchfork()
 
 
 @functools.lru_cache(maxsize=1)
 def _critical():
-    from derive import momentum_limits as ml
+    from derive.analysis import momentum_limits as ml
 
     return ml.critical_sharpness().results["heavy_ball"], ml.eta, ml.beta
 
@@ -95,24 +95,24 @@ def stability_boundary(control: str, lam: float, hyper: dict) -> float:
 
 def prediction(name: str, control: str, fixed: dict | None, seeds, sweep=None) -> dict | None:
     """The derived transition per seed (or, for ``noise``, the stationary-loss curve), with its source."""
-    from numeric import learners
+    from numeric.models import learners
 
     hyper = {**DEFAULTS[name], **(fixed or {})}
     seeds = [int(s) for s in seeds]
     if control == "noise":
         if name != "least-squares" or hyper["momentum"] or hyper["weight_decay"]:
             return None
-        from derive import phase
+        from derive.theories import phase
         import sympy as sp
 
         d = phase.noisy_gd_stationary()
         f = sp.lambdify((phase.eta, phase.sigma, phase.lam), d.results["excess_loss"], "numpy")
         spectra = [np.linalg.eigvalsh(_ls_hessian(s, hyper)) for s in seeds]
         return {"kind": "curve", "what": "stationary excess loss sum_i eta sigma^2 / (2 (2 - eta lambda_i))",
-                "source": "derive.phase.noisy_gd_stationary",
+                "source": "derive.theories.phase.noisy_gd_stationary",
                 "curve": lambda sig, k: float(np.sum(f(hyper["lr"], sig, spectra[k])))}
     if name == "two-layer" and control == "weight_decay":
-        from derive import phase
+        from derive.theories import phase
 
         d = pitchfork()
         per = []
@@ -120,7 +120,7 @@ def prediction(name: str, control: str, fixed: dict | None, seeds, sweep=None) -
             X, y = learners.teacher_data(hyper.get("n", 64), hyper.get("d", 4), s, hyper.get("teacher_seed", 0))
             per.append(float(d.results["critical_weight_decay"].subs(phase.cn, np.linalg.norm(X.T @ y / len(y)))))
         return {"kind": "transition", "what": "|E[y x]| (weights collapse to 0 above it)",
-                "source": "derive.phase.weight_decay_pitchfork", "per_seed": per}
+                "source": "derive.theories.phase.weight_decay_pitchfork", "per_seed": per}
     if name == "least-squares":
         lams = [float(np.linalg.eigvalsh(_ls_hessian(s, hyper))[-1]) for s in seeds]
         where = "lambda_max(X^T X / n)"
@@ -131,7 +131,7 @@ def prediction(name: str, control: str, fixed: dict | None, seeds, sweep=None) -
         where = "lambda_max at theta_0 (the start of the instability; divergence can come later: catapult)"
     per = [stability_boundary(control, lam, hyper) for lam in lams]
     out = {"kind": "transition", "what": f"lambda + wd = (2 + 2 mu)/eta with lambda = {where}",
-           "source": "derive.momentum_limits.critical_sharpness", "per_seed": per}
+           "source": "derive.analysis.momentum_limits.critical_sharpness", "per_seed": per}
     lo, hi = {"lr": (0.0, math.inf), "momentum": (0.0, 1.0), "weight_decay": (0.0, math.inf)}[control]
     outside = [int(s) for s, v in zip(seeds, per) if not lo < v < hi]
     if outside:
@@ -142,7 +142,7 @@ def prediction(name: str, control: str, fixed: dict | None, seeds, sweep=None) -
 
 
 def _ls_hessian(seed: int, hyper: dict) -> np.ndarray:
-    from numeric import learners
+    from numeric.models import learners
 
     X, _ = learners.least_squares_data(seed, hyper.get("n", 256), hyper.get("d", 8))
     return X.T @ X / X.shape[0]
@@ -152,7 +152,7 @@ def run(name: str, control: str, values, seeds=5, fixed: dict | None = None, wor
         progress=None, scale: str = "linear") -> dict:
     """Sweep, locate the transition, overlay the prediction: a JSON-ready report (and the raw sweep under
     ``_sweep``). Hyperparameters are validated before any run (ValueError)."""
-    from numeric import learners
+    from numeric.models import learners
     from numeric import sweep as sweep_mod
 
     func = learner(name, control, fixed)
@@ -248,7 +248,7 @@ def format_report(rep: dict) -> str:
 def figure(rep: dict):
     """Order parameters (mean ± sd over seeds) against the control, the located transition shaded,
     the derived prediction as a line."""
-    from .figures import _plt
+    from verify.figures.backend import _plt
 
     plt = _plt()
     sw = rep["_sweep"]
@@ -309,7 +309,7 @@ def main(args) -> int:
     import inspect
     import pathlib
 
-    from .experiments import _plain, progress_printer, writable
+    from verify.experiments import _plain, progress_printer, writable
 
     params = inspect.signature(_function(args.learner)).parameters
     keys = [k for k in params if k not in ("value", "seed", "control")]

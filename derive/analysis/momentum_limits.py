@@ -1,0 +1,124 @@
+"""Heavy ball in continuous time: the damped oscillator and momentum's modified equation.
+
+* Oscillator: with time step h, mass m and friction γ, the choice η = h²/m,
+  β = 1 − γh/m turns θ_{n+1} = θ_n + β(θ_n − θ_{n−1}) − η∇L(θ_n) into
+  m θ'' + γ θ' + ∇L(θ) = O(h)  (and back: m = h²/η, γ = (1 − β)h/η).
+* Modified equation: at fixed β, iterates θ_n = Θ(nη) follow, up to O(η²),
+  Θ' = −∇L̃/(1 − β) with L̃ = L + η(1 + β)/(4(1 − β)²)‖∇L‖², momentum's implicit
+  regularizer (Ghosh, Lyu, Zhang, Lee, ICLR 2023; β = 0 gives Barrett & Dherin's η/4).
+* Critical sharpness (edge of stability): GD 2/η, heavy ball (2 + 2β)/η,
+  Nesterov (2 + 2β)/((1 + 2β)η)  (Cohen et al., ICLR 2021, for GD and heavy ball).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.derivation import Derivation
+from derive.analysis.modified_equation import flow_map_series
+
+t, h = sp.symbols("t h", positive=True)
+m, gamma = sp.symbols("m gamma", positive=True)
+eta, beta = sp.symbols("eta beta", positive=True)
+
+
+def oscillator_limit() -> Derivation:
+    """Heavy ball as a discretized damped oscillator m θ'' + γ θ' + ∇L = 0."""
+    th = sp.Function("theta")
+    G = sp.Function("G")  # G = L', one coordinate
+    T = th(t)
+    eta_h, beta_h = h**2 / m, 1 - gamma * h / m
+    d = Derivation(
+        "heavy-ball-oscillator", "Heavy ball is a discretized damped oscillator",
+        summary=("Eliminating the velocity, heavy ball is the two-step recursion "
+                 "$\\theta_{n+1} = \\theta_n + \\beta(\\theta_n - \\theta_{n-1}) - \\eta\\nabla L(\\theta_n)$. "
+                 "Sampling a smooth $\\theta(t)$ at $t = nh$ and choosing $\\eta = h^2/m$, "
+                 "$\\beta = 1 - \\gamma h/m$, the recursion divided by $\\eta$ is "
+                 "$m\\ddot\\theta + \\gamma\\dot\\theta + \\nabla L(\\theta) + O(h)$: the damped oscillator with "
+                 "mass $m$ and friction $\\gamma$. Conversely $m = h^2/\\eta$, $\\gamma = (1-\\beta)h/\\eta$; "
+                 "with $h = \\sqrt\\eta$ (unit mass), the friction is $(1-\\beta)/\\sqrt\\eta$."),
+        references=["B. T. Polyak (1964)", "W. Su, S. Boyd and E. Candes, JMLR 17 (2016), for Nesterov's ODE"])
+    tn, tp, tm, vn, vp = sp.symbols("theta_n theta_{n+1} theta_{n-1} v_n v_{n+1}", real=True)
+    d.equal((tn + (beta * vn - eta * G(tn))).subs(vn, tn - tm), tn + beta * (tn - tm) - eta * G(tn),
+            "velocity form with v_n = theta_n - theta_{n-1}: the two-step recursion", display=r"\theta_{n+1}")
+    resid = (th(t + h) - T - beta_h * (T - th(t - h)) + eta_h * G(T)) / eta_h
+    series = sp.series(resid, h, 0, 1).removeO().doit()
+    d.equal(series, m * sp.diff(T, t, 2) + gamma * sp.diff(T, t) + G(T),
+            "Taylor-expand theta(t +- h); eta = h^2/m, beta = 1 - gamma h/m; terms of order h dropped",
+            display=r"\frac{\theta(t+h) - \theta - \beta(\theta - \theta(t-h)) + \eta G(\theta)}{\eta}\Big|_{h^0}")
+    d.solution([sp.Eq(eta, h**2 / m), sp.Eq(beta, 1 - gamma * h / m)], (m, gamma),
+               (h**2 / eta, (1 - beta) * h / eta), "the mapping back: mass and friction from (eta, beta, h)")
+    d.result("eta", eta_h).result("beta", beta_h).result("mass", h**2 / eta).result("friction", (1 - beta) * h / eta)
+    return d
+
+
+def _backward(fields: list[list[sp.Expr]], params: list[sp.Symbol], order: int) -> list[list[sp.Expr]]:
+    """Coefficients of η^c in the time −η flow of θ' = Σ_j η^j f_j: the time +η flow of −f."""
+    return flow_map_series([[-e for e in f] for f in fields], params, order)
+
+
+def heavy_ball_modified_equation() -> Derivation:
+    """Momentum's implicit regularizer: the O(η) correction of heavy ball's slow flow."""
+    th = sp.Symbol("theta", real=True)
+    L = sp.Function("L")(th)
+    g0 = sp.diff(L, th)
+    f0 = -g0 / (1 - beta)
+    f1s = sp.Symbol("f_1")
+    fields = [[f0], [f1s]]
+    fwd = flow_map_series(fields, [th], 2)
+    bwd = _backward(fields, [th], 2)
+    # theta_{n+1} - theta_n - beta (theta_n - theta_{n-1}) + eta L'(theta_n), coefficient by power of eta
+    resid = [fwd[c][0] - (th if c == 0 else 0) - beta * ((th if c == 0 else 0) - bwd[c][0]) for c in range(3)]
+    resid[1] += g0
+    f1 = sp.solve(sp.expand(resid[2]), f1s)[0]
+    reg = eta * (1 + beta) / (4 * (1 - beta) ** 2) * g0**2
+    d = Derivation(
+        "heavy-ball-modified-equation", "Momentum's implicit regularizer (modified equation of heavy ball)",
+        summary=("Suppose heavy ball's iterates lie on a smooth curve, $\\theta_n = \\Theta(n\\eta)$ with "
+                 "$\\Theta' = f_0 + \\eta f_1$. Expanding $\\Theta((n\\pm1)\\eta)$ by the Lie series and matching "
+                 "powers of $\\eta$ in the two-step recursion gives $f_0 = -\\nabla L/(1-\\beta)$ and "
+                 "$f_1 = -\\frac{1+\\beta}{2(1-\\beta)^3}\\nabla^2L\\,\\nabla L$, i.e. "
+                 "$\\Theta' = -\\nabla\\tilde L/(1-\\beta)$ with $\\tilde L = L + "
+                 "\\frac{\\eta(1+\\beta)}{4(1-\\beta)^2}\\|\\nabla L\\|^2$. Shown in one coordinate; the "
+                 "vector case replaces $L''L'$ by $\\nabla^2L\\nabla L = \\frac12\\nabla\\|\\nabla L\\|^2$."),
+        references=["A. Ghosh, H. Lyu, X. Zhang and R. Wang, Implicit regularization in heavy-ball momentum "
+                    "accelerated stochastic gradient descent, ICLR 2023",
+                    "D. G. T. Barrett and B. Dherin, Implicit Gradient Regularization, ICLR 2021"])
+    d.given(r"\theta_{n+1} - \theta_n - \beta(\theta_n - \theta_{n-1}) + \eta L'(\theta_n)", 0, "heavy ball")
+    d.given(r"\theta_{n\pm1}", r"\Theta(t \pm \eta),\ \Theta' = f_0 + \eta f_1", "ansatz: a smooth slow curve")
+    d.equal(resid[0], 0, "order eta^0: consistent", display=r"[\eta^0]")
+    d.equal(resid[1], 0, "order eta^1 vanishes with f_0 = -L'/(1 - beta)", display=r"[\eta^1]")
+    d.solution(sp.Eq(sp.expand(resid[2]), 0), f1s, -(1 + beta) / (2 * (1 - beta) ** 3) * sp.diff(g0, th) * g0,
+               "order eta^2 fixes f_1")
+    d.equal((f0 + eta * f1), -sp.diff(L + reg, th) / (1 - beta), "the slow flow is a gradient flow of L~",
+            display=r"f_0 + \eta f_1")
+    d.equal(reg.subs(beta, 0), eta / 4 * g0**2, "beta = 0 gives implicit gradient regularization",
+            display=r"\tilde L - L\,\big|_{\beta=0}")
+    d.result("vector_field", f0 + eta * f1).result("regularizer", reg)
+    return d
+
+
+def critical_sharpness() -> Derivation:
+    """Largest Hessian eigenvalue each method tolerates at step η (edge of stability)."""
+    d = Derivation(
+        "critical-sharpness", "Critical sharpness: the edge of stability of GD, heavy ball and Nesterov",
+        summary=("Each method is stable on an eigen-direction iff $x = \\eta\\lambda$ is below its $x_{\\max}$: "
+                 "2 for GD, $2(1+\\beta)$ for heavy ball, $2(1+\\beta)/(1+2\\beta)$ for Nesterov (see gd-"
+                 "quadratic-stability, heavy-ball, nesterov). The sharpness $\\lambda_{\\max}$ of the loss must "
+                 "therefore stay below $x_{\\max}/\\eta$; full-batch training is observed to hover at that "
+                 "threshold (the edge of stability)."),
+        references=["J. Cohen, S. Kaur, Y. Li, J. Z. Kolter and A. Talwalkar, Gradient descent on neural "
+                    "networks typically occurs at the edge of stability, ICLR 2021"])
+    from derive.rules.momentum import _jury, char_coefficients, heavy_ball_rule, nesterov_rule
+
+    xr = sp.Symbol("x", real=True)
+    d.equivalent(sp.Abs(1 - xr) < 1, xr, sp.Interval.open(0, 2), "GD: |1 - x| < 1")
+    for name, rule in [("heavy ball", heavy_ball_rule()), ("Nesterov", nesterov_rule())]:
+        d.given(r"\text{%s}" % name, sp.Symbol("z") ** 2 + sp.Symbol("a_1") * sp.Symbol("z") + sp.Symbol("a_0"),
+                f"{name}: its characteristic polynomial, with a_1, a_0 below")
+        _jury(d, *char_coefficients(rule))
+    d.equal(sp.Limit((2 + 2 * beta) / (1 + 2 * beta), beta, 1, "-"), sp.Rational(4, 3),
+            "Nesterov's threshold falls from 2/eta (beta = 0) to 4/(3 eta) as beta -> 1",
+            display=r"\lim_{\beta\to1}\eta\lambda_{\mathrm{N}}")
+    d.result("gd", 2 / eta).result("heavy_ball", (2 + 2 * beta) / eta)
+    d.result("nesterov", (2 + 2 * beta) / ((1 + 2 * beta) * eta))
+    return d

@@ -1,0 +1,127 @@
+"""Named checks with a measured error and a tolerance, and the registry ``ldyn verify`` runs.
+
+A check function returns a list of :class:`CheckResult`; it passes when the error is a
+finite number no larger than the tolerance.  Groups are imported lazily, so selecting one
+check does not pay for the others.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from dataclasses import dataclass
+
+#: group name -> "module:function" inside verify/checks/, each returning list[CheckResult]
+GROUPS: dict[str, str] = {
+    "derivations": "derivations:derivation_checks",
+    "gd-lambdified": "gd:lambdified_vs_handwritten",
+    "derivatives": "derivatives:derivative_checks",
+    "gd-critical-step": "gd:critical_step",
+    "gd-convergence-rate": "gd:convergence_rate",
+    "gd-regimes": "gd:regimes",
+    "gd-modified-flow": "gd:modified_flow_order",
+    "momentum-lambdified": "momentum:lambdified_vs_handwritten",
+    "momentum-spectral-radius": "momentum:spectral_radius",
+    "momentum-damping": "momentum:damping",
+    "momentum-stability-boundary": "momentum:stability_boundary",
+    "momentum-optimal-rate": "momentum:optimal_rate",
+    "momentum-oscillator-limit": "momentum:oscillator_limit",
+    "momentum-modified-flow": "momentum:modified_flow",
+    "adaptive-lambdified": "adaptive:lambdified_vs_handwritten",
+    "adam-bias-correction": "adaptive:bias_correction",
+    "adam-frozen-threshold": "adaptive:frozen_threshold",
+    "adam-update-bound": "adaptive:update_bound",
+    "conventions": "adaptive:conventions",
+    "lyapunov": "continuous:lyapunov",
+    "integrator-stability": "continuous:integrator_stability",
+    "rate-network": "continuous:rate_network",
+    "tensor": "autodiff:tensor_derivatives",
+    "hessian": "autodiff:hessian_tools",
+    "hermosis": "hermosis:hermosis_checks",
+    "hermosis-rules": "hermosis:derived_vs_handwritten",
+    "phase": "phase:phase_checks",
+    "turing": "turing:turing_checks",
+    "grokking": "grokking:grokking_checks",
+    "closed-loop": "closed_loop:closed_loop_checks",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One leg of the verification triangle: what was compared, how far apart, how far allowed."""
+
+    check: str
+    compared: str
+    error: float
+    tolerance: float
+    detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return "pass" if math.isfinite(self.error) and self.error <= self.tolerance else "fail"
+
+    def to_json(self) -> dict:
+        return {"check": self.check, "compared": self.compared, "status": self.status,
+                "error": self.error if math.isfinite(self.error) else str(self.error),
+                "tolerance": self.tolerance, "detail": self.detail, "seconds": round(self.seconds, 3)}
+
+
+def relative_error(a, b) -> float:
+    """max |a − b| / max(1, max |b|): relative for large values, absolute near zero."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return math.inf
+    diff = np.max(np.abs(a - b)) if a.size else 0.0
+    return float(diff / max(1.0, float(np.max(np.abs(b))) if b.size else 1.0))
+
+
+def select(names: list[str] | None) -> list[str]:
+    """Groups matching the given names (a group name or a check-name prefix such as
+    ``gd-critical-step``); all groups when ``names`` is empty."""
+    if not names:
+        return list(GROUPS)
+    chosen = []
+    for n in names:
+        hits = [g for g in GROUPS if g == n or g.startswith(n) or n.startswith(g + "/")]
+        if not hits:
+            raise KeyError(f"unknown check {n!r}; known groups: {', '.join(GROUPS)}")
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
+
+
+def run(names: list[str] | None = None) -> list[CheckResult]:
+    """Run the selected groups; a check that raises is reported as failed, not hidden."""
+    results: list[CheckResult] = []
+    for group in select(names):
+        module, func = GROUPS[group].split(":")
+        start = time.perf_counter()
+        try:
+            out = getattr(importlib.import_module(f"verify.checks.{module}"), func)()
+        except Exception as exc:  # a crash is a failed check, with its reason
+            out = [CheckResult(group, "the check raised", math.inf, 0.0, f"{type(exc).__name__}: {exc}")]
+        elapsed = (time.perf_counter() - start) / max(1, len(out))
+        results += [CheckResult(r.check, r.compared, r.error, r.tolerance, r.detail, elapsed) for r in out]
+    wanted = [n for n in (names or []) if "/" in n]
+    if wanted:
+        results = [r for r in results if any(r.check == w or r.check.startswith(w) for w in wanted)]
+    return results
+
+
+def table(results: list[CheckResult]) -> str:
+    """A plain-text table: check, compared, error, tolerance, status."""
+    rows = [("check", "compared", "error", "tolerance", "status")]
+    rows += [(r.check, r.compared, f"{r.error:.2e}", f"{r.tolerance:.1e}", r.status.upper()) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths[1] = min(widths[1], 64)
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0]), row[1][:64].ljust(widths[1]), row[2].rjust(widths[2]),
+                 row[3].rjust(widths[3]), row[4]]
+        lines.append("  ".join(cells))
+    lines.insert(1, "-" * len(lines[0]))
+    passed = sum(r.status == "pass" for r in results)
+    lines.append(f"{passed} passed, {len(results) - passed} failed")
+    return "\n".join(lines)
