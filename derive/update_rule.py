@@ -45,6 +45,24 @@ class UpdateRule:
         if len(self.state_names) != len(self.state) - 1 or len(self.init) != len(self.state) - 1:
             raise ValueError(f"{self.name}: give a protocol name and an initial value for each state symbol after θ")
 
+    # -- from text -------------------------------------------------------------------
+    @classmethod
+    def from_text(cls, text: str, source: str = "<text>") -> "UpdateRule":
+        """The rule written in the text format of :mod:`derive.rule_text`; a bad text raises
+        :class:`derive.rule_text.RuleTextError` (a ValueError: ``SOURCE:LINE: problem``)."""
+        from derive.rule_text import parse
+
+        p = parse(text, source)
+        return cls(p.name, p.title, p.state, p.hyper, p.update, state_names=p.state_names, init=p.init,
+                   defaults=p.defaults)
+
+    @classmethod
+    def from_file(cls, path) -> "UpdateRule":
+        """The rule in the ``.rule`` file at ``path`` (see :meth:`from_text`)."""
+        from derive.rule_text import read
+
+        return cls.from_text(*read(path))
+
     # -- the map and its linearization ---------------------------------------------
     @property
     def theta(self) -> sp.Symbol:
@@ -150,10 +168,19 @@ class LambdifiedOptimizer:
         return _compile(self.rule)
 
     def init(self, params):
+        """Initial state; an initial value may depend on θ and the hyperparameters (text rules)."""
         import numpy as np
 
         params = np.asarray(params, dtype=float)
-        return {n: np.full_like(params, float(v)) for n, v in zip(self.rule.state_names, self.rule.init)}
+        out = {}
+        for n, v in zip(self.rule.state_names, self.rule.init):
+            if v.free_symbols:
+                f = sp.lambdify([self.rule.theta, *self.rule.hyper.values()], v, modules="numpy")
+                value = f(params, *[self.hyper[k] for k in self.rule.hyper])
+            else:
+                value = float(v)
+            out[n] = np.broadcast_to(np.asarray(value, dtype=float), params.shape).copy()
+        return out
 
     def step(self, params, grads, state: dict):
         import numpy as np
