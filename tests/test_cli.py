@@ -34,7 +34,7 @@ def test_stability_gd_json(capsys):
     (["stability", "gd", "--eigenvalues", "1,10", "--eta", "0"], "> 0"),
     (["stability", "gd", "--eigenvalues", "1,10", "--eta", "nan"], "finite"),
     (["stability", "gd"], "--eigenvalues"),
-    (["stability", "adam", "--eigenvalues", "1"], "unknown method"),
+    (["stability", "nosuchrule", "--eigenvalues", "1"], "unknown rule"),  # adam is analysed since #14
     (["derive", "no-such-thing"], "unknown derivation"),
     (["verify", "no-such-check"], "unknown check"),
     (["modified-equation", "--loss", "__import__('os').system('echo hi')"], "loss"),
