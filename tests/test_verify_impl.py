@@ -155,7 +155,8 @@ def test_module_spec_from_the_current_directory(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     try:
-        code = main(["verify-impl", "my_sgd_module:sgd", "--rule", "sgd", "--set", "weight_decay=0.1", "--json"])
+        code = main(["verify-impl", "my_sgd_module:sgd", "--rule", "sgd", "--set", "weight_decay=0.1",
+                     "--set", "momentum=0", "--json"])  # plain SGD: momentum fixed (its code ignores momentum)
         out, err = capsys.readouterr()
     finally:
         sys.modules.pop("my_sgd_module", None)

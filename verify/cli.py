@@ -90,11 +90,15 @@ def cmd_derive(args) -> int:
     if args.list or args.name is None:
         for name, (title, _) in catalogue.CATALOGUE.items():
             print(f"{name:26s} {title}")
+        from derive.rules.library import names as rule_names
+
+        for name in rule_names():
+            print(f"{'rule-' + name:26s} the rule {name} through the generic pipeline (also: any .rule file)")
         return 0
-    try:
+    if args.name in catalogue.CATALOGUE:
         d = catalogue.build(args.name)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
+    else:
+        d = _rule_derivation(args.name)
     check = d.check()
     if args.format == "latex":
         print(d.to_latex(check, standalone=args.standalone), end="")
@@ -105,10 +109,32 @@ def cmd_derive(args) -> int:
     return 0 if check.ok else 1
 
 
+def _rule_derivation(spec: str):
+    """``ldyn derive SPEC`` for a rule: a catalogue rule name (or rule-NAME) or a .rule file."""
+    from derive.analysis.rule_analysis import rule_analysis
+    from derive.rule_text import RuleTextError
+    from derive.rules.library import RuleNotFound, names, resolve
+
+    rule_spec = spec[len("rule-"):] if spec.startswith("rule-") and spec[len("rule-"):] in names() else spec
+    try:
+        rule = resolve(rule_spec)
+    except RuleNotFound:
+        from derive import catalogue
+
+        raise UsageError(f"unknown derivation or rule {spec!r}; derivations: {', '.join(catalogue.CATALOGUE)}; "
+                         f"rules: {', '.join(names())}, or a path ending in .rule") from None
+    except RuleTextError as exc:
+        raise UsageError(str(exc)) from None
+    return rule_analysis(rule, name=f"rule-{rule.name}")
+
+
 def cmd_stability(args) -> int:
     from verify import stability
 
     num = lambda v, what: None if v is None else _float(v, what)  # noqa: E731
+    classic = ("gd", "heavy-ball", "nesterov")
+    if args.method not in classic or args.set or args.map or args.tune or args.out:
+        return _stability_generic(args, num)
     try:
         if args.method == "gd":
             if args.eigenvalues is None:
@@ -131,6 +157,32 @@ def cmd_stability(args) -> int:
     except stability.InputError as exc:
         raise UsageError(str(exc)) from None
     print(_dump(rep) if args.json else text(rep))
+    return 0
+
+
+def _stability_generic(args, num) -> int:
+    """``ldyn stability SPEC`` for any rule (verify.stability_generic)."""
+    from verify import stability, stability_generic
+
+    if args.eta is not None or args.beta is not None:
+        raise UsageError("--eta and --beta belong to the gd/heavy-ball/nesterov reports; for a rule SPEC "
+                         "give --set lr=... --set momentum=...")
+    values = {}
+    for item in args.set:
+        key, eq, val = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"--set takes KEY=VALUE (e.g. --set lr=0.1), got {item!r}")
+        try:
+            values[key.strip()] = float(val)
+        except ValueError:
+            raise UsageError(f"--set {key.strip()}: {val.strip()!r} is not a number") from None
+    eig = None if args.eigenvalues is None else _floats(args.eigenvalues, "--eigenvalues")
+    try:
+        rep = stability_generic.report(args.method, values, eig, num(args.mu, "--mu"), num(args.L, "--L"),
+                                       args.tune, args.map, args.out)
+    except stability.InputError as exc:
+        raise UsageError(str(exc)) from None
+    print(_dump(rep) if args.json else stability_generic.format_report(rep))
     return 0
 
 
@@ -265,13 +317,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--standalone", action="store_true", help="with --format latex: a compilable document")
     d.set_defaults(func=cmd_derive)
 
-    s = sub.add_parser("stability", help="step-size limits, optimal tuning and regimes on a quadratic")
-    s.add_argument("method", help="gd, heavy-ball or nesterov")
+    s = sub.add_parser("stability", help="step-size limits, optimal tuning and regimes on a quadratic",
+                       description="Linear stability of an update rule on L = lambda*theta^2/2, x = lr*lambda. "
+                       "gd, heavy-ball and nesterov with --eta/--beta/--eigenvalues or --mu/--L give their "
+                       "classic reports; any other SPEC (a catalogue name or a .rule file), or any SPEC with "
+                       "--set, --map or --tune, goes through the generic analysis: characteristic polynomial, "
+                       "Jury conditions, the stable interval (0, x_critical), with --eigenvalues the critical lr, "
+                       "with --set lr=... and --eigenvalues the roots and regime per eigenvalue, with --mu/--L "
+                       "the optimal tuning of lr and one more hyperparameter.  A rule that cannot be linearised "
+                       "(sign, abs, max, ...) exits 2 and says why.")
+    s.add_argument("method", metavar="SPEC", help="gd, heavy-ball, nesterov, any catalogue rule, or a .rule file")
     s.add_argument("--eigenvalues", help="Hessian eigenvalues, comma-separated, e.g. 1,10")
-    s.add_argument("--eta", help="a step size to assess")
+    s.add_argument("--eta", help="a step size to assess (gd, heavy-ball, nesterov)")
     s.add_argument("--beta", help="momentum (heavy-ball, nesterov)")
-    s.add_argument("--mu", help="smallest eigenvalue, for the optimal tuning (heavy-ball, nesterov)")
-    s.add_argument("--L", help="largest eigenvalue, for the optimal tuning (heavy-ball, nesterov)")
+    s.add_argument("--mu", help="smallest eigenvalue, for the optimal tuning")
+    s.add_argument("--L", help="largest eigenvalue, for the optimal tuning")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a hyperparameter by its protocol name (lr=0.1, momentum=0.9, ...); repeatable")
+    s.add_argument("--tune", metavar="NAME[=LO:HI]", help="with --mu/--L: the hyperparameter tuned with lr "
+                   "(default: momentum if the rule has it; range 0:1); 'lr' tunes lr alone")
+    s.add_argument("--map", metavar="NAME=LO:HI", help="the regime of every point of the (x, NAME) plane")
+    s.add_argument("--out", metavar="FILE.png", help="with --map: draw the map to this PNG")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stability)
 
@@ -285,17 +351,26 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_modified_equation)
 
     i = sub.add_parser("verify-impl", help="check your own optimizer code against a derived rule",
-                       description="Run your optimizer side by side with the derived rule on seed-fixed problems; "
-                       "on a disagreement, name the known convention (eps placement, bias correction, weight "
-                       "decay, ...) that explains it.  Exit 0: agree, 1: differ, 2: bad input.")
+                       description="Run your optimizer side by side with the derived rule on seed-fixed problems, "
+                       "in enough configurations to exercise every hyperparameter (momentum, weight decay, "
+                       "dampening, nesterov, amsgrad, ... switched on; every value moved off its default); report "
+                       "which were exercised, and on a disagreement name the known convention (eps placement, bias "
+                       "correction, weight decay, ...) or common mistake (a hyperparameter ignored, an EMA momentum "
+                       "buffer, ...) that explains it.  Values given with --set are not varied.  "
+                       "Exit 0: agree, 1: differ, 2: bad input.")
     i.add_argument("spec", metavar="SPEC", help="package.module:factory or path/to/file.py:factory; the factory gets "
-                   "all the rule's hyperparameters as keywords (torch names) and returns init/step, or SPEC is a "
-                   "function step(params, grads, state) whose state starts as {}")
-    i.add_argument("--rule", required=True, choices=("sgd", "rmsprop", "adam", "adamw"),
-                   help="the reference: torch.optim's SGD, RMSprop, Adam or AdamW")
+                   "all the rule's hyperparameters as keywords and returns init/step; or SPEC is a function "
+                   "step(params, grads, state) whose state starts as {}; or a torch-style class Cls(params, **hyper) "
+                   "whose step(grads) updates params (a list of NumPy arrays, or one array) in place")
+    i.add_argument("--rule", required=True, metavar="RULE",
+                   help="the reference: sgd, rmsprop, adam, adamw (torch.optim's algorithms, torch's keywords: "
+                   "betas=(b1, b2), ...), or any other catalogue rule or a path ending in .rule (keywords: the "
+                   "rule's own hyperparameter names, e.g. lion: lr, beta1, beta2, weight_decay; a factory that "
+                   "takes betas and not beta1 gets betas=(beta1, beta2, ...))")
     i.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a hyperparameter (lr=0.01, betas=0.9,0.99, amsgrad=true, ...) or a convention of the "
-                   "reference only (eps_mode, bias_correction, amsgrad_max, decay); repeatable")
+                   help="a hyperparameter (lr=0.01, betas=0.9,0.99, amsgrad=true, nu=0.5, ...; fixed: not varied) "
+                   "or a convention of a torch reference only (eps_mode, bias_correction, amsgrad_max, decay); "
+                   "repeatable")
     i.add_argument("--steps", type=int, default=200, help="steps per problem (default 200)")
     i.add_argument("--seed", type=int, default=0, help="seed of the problems (default 0)")
     i.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")

@@ -1,18 +1,18 @@
-"""Verify a user's optimizer against a derived update rule, and name the convention it follows.
+"""Verify a user's optimizer against a derived update rule, in every configuration its
+hyperparameters need, and name the convention or the mistake that explains a disagreement.
 
-``verify(spec, rule)`` loads ``factory`` from ``spec`` (``package.module:factory`` or
-``path/to/file.py:factory``), calls it with *all* of the rule's hyperparameters as keywords
-(torch.optim's names and defaults, ``betas`` a tuple) and runs the returned optimizer
-(``init(params)``, ``step(params, grads, state) -> (params, state)``) closed-loop,
-θ_k, s_k = step(θ_{k−1}, g_k(θ_{k−1}), s_{k−1}), side by side with the rule of
-:mod:`derive.rules.adaptive` lambdified with the same values (torch.optim's documented algorithm,
-or another convention chosen with ``eps_mode``, ``bias_correction``, ``amsgrad_max``,
-``decay``).  A plain function ``step(params, grads, state)`` (exactly three positional
-parameters) is accepted too: its state starts as ``{}`` and the values configure only the
-reference.  The rule takes the same gradients and starts each step from the implementation's
-θ_{k−1}: up to the first divergence that is the same as running it on its own, and rounding
-cannot grow along a chaotic trajectory (sign-like dynamics near a minimum turn 1e-16 into 1e-8
-within 200 steps).
+``verify(spec, rule)`` loads the user's code from ``spec`` (``package.module:factory`` or
+``path/to/file.py:factory``; a factory, a step function or a torch-style class, see
+:mod:`verify.implementation_runs`) and the reference from ``rule`` (torch.optim's SGD, RMSprop, Adam,
+AdamW with torch's names and defaults, ``betas`` a tuple; or any catalogue rule or ``.rule`` file with
+its own names, see :mod:`verify.implementation_reference`).  In each configuration (``base`` = the
+defaults with ``--set``, then one per hidden branch, then ``moved``) the factory is called with the
+configuration's values as keywords and run closed-loop, θ_k, s_k = step(θ_{k−1}, g_k(θ_{k−1}), s_{k−1}),
+side by side with the reference rule lambdified with the same values.  The rule takes the same
+gradients and starts each step from the implementation's θ_{k−1}: up to the first divergence that is
+the same as running it on its own, and rounding cannot grow along a chaotic trajectory (sign-like
+dynamics near a minimum turn 1e-16 into 1e-8 within 200 steps).  A step function's values are fixed
+in its code, so it runs in ``base`` only and the report says that no hyperparameter was exercised.
 
 Problems (``problems``): diagonal, coordinate-wise, g_k(θ) = a_k (h ⊙ (θ − c) + σ ⊙ ξ_k) with a
 fixed noise sequence ξ_k (seeded: the same for every run) and a schedule a_k, built so that the
@@ -21,290 +21,253 @@ conventions part ways: gradient scales from 1e-6 to 1e2 (|g| ≈ √ε and ≈ �
 (weight decay), and a phase where the gradients shrink (AMSGrad's running max).
 
 Tolerance, per step, for the parameters and every state entry the implementation shares with the
-rule (``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``, ``momentum_buffer``, ``square_avg``,
-``grad_avg``, ``step``; scalars broadcast): |got − expected| ≤ rtol·(|expected| + 1e-3·scale), where
-scale is the running max of |expected| of that coordinate (so values crossing zero are compared
-at their own magnitude).  rtol defaults to 1e-9; correct implementations measure 1e-16 to 1e-13
-(centered RMSProp's v − a² cancels the most).
+rule (``exp_avg``, ``momentum_buffer``, ..., a text rule's state names; scalars broadcast):
+|got − expected| ≤ rtol·(|expected| + 1e-3·scale), where scale is the running max of |expected| of
+that coordinate (so values crossing zero are compared at their own magnitude).  rtol defaults to
+1e-9; correct implementations measure 1e-16 to 1e-13 (centered RMSProp's v − a² cancels the most).
 
-Likely cause: every :func:`derive.rules.conventions.variants` rule, lambdified once with
-``variant.hyperparameters(values)``, runs on the same problems; those
-matching the recorded trajectories everywhere explain the disagreement.
+Verdict: agree iff every configuration that ran agrees.  ``exercised`` lists, per hyperparameter, the
+first configuration in which ignoring it would change the reference (measured on the reference's
+runs); ``not_exercised`` says why the others were not (fixed by ``--set`` at a value where ignoring
+them changes nothing, a branch hidden by another value, a step function).  Likely cause, per
+configuration that differs: every candidate (torch's conventions from
+:func:`derive.rules.conventions.variants`, then the mistakes) runs along the implementation's
+trajectories; those matching everywhere explain the disagreement; "X ignored" mistakes are preferred
+when the implementation received X.  The top-level keys (``first_divergence``, ``likely_cause``,
+``variants``, ``hyperparameters``, ``configuration``, ...) describe the configuration shown: the first
+that differs with a disagreement a known cause explains, else the first that differs, else ``base``.
 """
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
-import inspect
-import os
-import re
 import sys
 
 import numpy as np
 
-from verify.implementation_runs import (ATOL_FACTOR, RTOL, SEED, STEPS, Implementation, Run, _agreement, _one_line,
-                                        problems, run_implementation, run_rule)
+from verify.implementation_reference import (DEFAULTS, TITLES, Configuration, neutral, reference, show)
+from verify.implementation_runs import (ATOL_FACTOR, RTOL, SEED, STEPS, InputError, _agreement, _one_line, accepts,
+                                        failing, implementation, is_step_function, is_torch_style, load, problems,
+                                        run_implementation, run_rule)
 
-#: the factory's keywords and their defaults (torch.optim)
-DEFAULTS = {
-    "sgd": {"lr": 1e-3, "momentum": 0, "dampening": 0, "nesterov": False, "weight_decay": 0},
-    "rmsprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0, "momentum": 0, "centered": False},
-    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False},
-    "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False},
-}
-TITLES = {"sgd": "torch.optim.SGD", "rmsprop": "torch.optim.RMSprop", "adam": "torch.optim.Adam",
-          "adamw": "torch.optim.AdamW"}
-#: torch's conventions (AdamW: decay="decoupled-lr")
-CONVENTION_DEFAULTS = {"eps_mode": "outside", "bias_correction": "both", "amsgrad_max": "raw", "decay": "coupled"}
+__all__ = ["verify", "format_report", "InputError", "DEFAULTS", "TITLES", "load", "implementation", "problems"]
 
 
-class InputError(ValueError):
-    """Bad input (spec, --set value, a factory that cannot be called): exit code 2."""
+def _overflow(runs, probs) -> tuple[str, int] | None:
+    """(problem name, step) of the first non-finite value of a reference run, or None."""
+    for p, run in zip(probs, runs):
+        finite = np.isfinite(run.params[1:]).all(axis=1)
+        for v in run.state.values():
+            finite &= np.isfinite(v).all(axis=1)
+        if not finite.all():
+            return p.name, int(finite.argmin()) + 1
+    return None
 
 
-def convention_keys(rule: str) -> dict[str, tuple]:
-    """Keys that configure only the reference rule, with their allowed values."""
-    from derive.rules import adaptive as ad
-
-    decays = ("decoupled-lr", "decoupled") if rule == "adamw" else ad.DECAYS
-    adam = {"eps_mode": ad.EPS_MODES, "bias_correction": ad.BIAS_CORRECTIONS,
-            "amsgrad_max": ad.AMSGRAD_MAX, "decay": decays}
-    return {"sgd": {"decay": decays}, "rmsprop": {"eps_mode": ("outside", "inside"), "decay": decays},
-            "adam": adam, "adamw": adam}[rule]
-
-
-# -- --set KEY=VALUE ----------------------------------------------------------------------
-def _value(key: str, text: str, default):
-    if isinstance(default, bool):
-        if text.lower() not in ("true", "false"):
-            raise ValueError(f"{key} takes true or false, got {text!r}")
-        return text.lower() == "true"
-    if isinstance(default, tuple):
-        parts = text.split(",")
-        if len(parts) != len(default):
-            raise ValueError(f"{key} takes {len(default)} comma-separated numbers (e.g. {key}=0.9,0.99), got {text!r}")
-        return tuple(float(_value(key, p.strip(), 0.0)) for p in parts)
-    if re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
-    try:
-        v = float(text)
-    except ValueError:
-        raise ValueError(f"{key} takes a number, got {text!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"{key} must be finite, got {text!r}")
-    return v
-
-
-def parse_settings(rule: str, settings) -> tuple[dict, dict]:
-    """(the factory's keywords, the reference's conventions) from ``KEY=VALUE`` strings."""
-    if rule not in DEFAULTS:
-        raise InputError(f"unknown rule {rule!r}; known: {', '.join(DEFAULTS)}")
-    hyper, allowed = dict(DEFAULTS[rule]), convention_keys(rule)
-    conv = {k: "decoupled-lr" if (rule, k) == ("adamw", "decay") else CONVENTION_DEFAULTS[k] for k in allowed}
-    valid = f"valid keys for {rule}: {', '.join([*hyper, *allowed])}"
-    for item in settings:
-        key, sep, text = (s.strip() for s in item.partition("="))
-        if not sep or key not in {**hyper, **allowed}:
-            raise InputError(f"--set {item!r}: " + (f"unknown key {key!r}" if sep else "give KEY=VALUE") + f"; {valid}")
-        if key in allowed:
-            if text not in allowed[key]:
-                hint = " (coupled L2 is Adam's: use --rule adam)" if rule == "adamw" and text == "coupled" else ""
-                raise InputError(f"--set {key}: {text!r} is not one of {', '.join(allowed[key])}{hint}; {valid}")
-            conv[key] = text
-            continue
+def _finite_base(ref, base: dict, conv: dict, fixed: set, probs, steps: int, notes: list) -> dict:
+    """``base``, with a default lr lowered tenfold at a time until the reference stays finite."""
+    for _ in range(12):
+        rule, values = ref.rule_and_values(base, conv)
         try:
-            hyper[key] = _value(key, text, DEFAULTS[rule][key])
-        except ValueError as exc:
-            raise InputError(f"--set {key}: {exc}; {valid}") from None
-    for k in ("lr", "eps", "weight_decay", "momentum", "alpha"):
-        if k in hyper and hyper[k] < 0:
-            raise InputError(f"--set {k}: must be >= 0 (as in {TITLES[rule]}), got {hyper[k]}")
-    if "alpha" in hyper and not 0 <= hyper["alpha"] < 1:
-        raise InputError(f"--set alpha: must be in [0, 1) (the EMA coefficient of the squared gradient), "
-                         f"got {hyper['alpha']}")
-    if any(not 0 <= b < 1 for b in hyper.get("betas", ())):
-        raise InputError(f"--set betas: each must be in [0, 1), got {hyper['betas']}")
-    if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
-        raise InputError("--set nesterov=true needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
-    return hyper, conv
-
-
-def reference_options(rule: str, hyper: dict, conventions: dict) -> dict:
-    """The structural options of ``derive.rules.adaptive.RULES[rule]`` read from the values."""
-    if rule == "sgd":
-        return {"momentum": hyper["momentum"] > 0, "nesterov": hyper["nesterov"], **conventions}
-    if rule == "rmsprop":
-        return {"centered": hyper["centered"], "momentum": hyper["momentum"] > 0, **conventions}
-    return {"amsgrad": hyper["amsgrad"], **conventions}
-
-
-def symbolic_values(hyper: dict) -> dict[str, float]:
-    """Numeric hyperparameters under the symbolic rules' names (betas -> beta1, beta2)."""
-    out = {k: float(v) for k, v in hyper.items() if not isinstance(v, (bool, tuple))}
-    if "betas" in hyper:
-        out["beta1"], out["beta2"] = map(float, hyper["betas"])
-    return out
-
-
-# -- the user's code ----------------------------------------------------------------------
-def load(spec: str):
-    """The callable named by ``package.module:factory`` or ``path/to/file.py:factory``."""
-    where, sep, attr = spec.rpartition(":")
-    if not sep or not where or not attr:
-        raise InputError(f"SPEC {spec!r} must be package.module:factory or path/to/file.py:factory")
-    if where.endswith(".py") or "/" in where or os.sep in where:
-        path = os.path.abspath(where)
-        if not os.path.isfile(path):
-            raise InputError(f"no such file: {where} (SPEC is path/to/file.py:factory)")
-        name = "_ldyn_user_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        folder = os.path.dirname(path)
-        sys.path.insert(0, folder)  # so the file can import the modules next to it
-        try:
-            module_spec.loader.exec_module(module)
-        except (Exception, SystemExit) as exc:
-            del sys.modules[name]
-            raise InputError(f"importing {where} raised {_one_line(exc)}") from None
-        finally:
-            sys.path.remove(folder)
-    else:
-        if os.getcwd() not in sys.path:  # `ldyn` (a console script) does not put it there
-            sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(where)
-        except ModuleNotFoundError as exc:
-            if exc.name and (where + ".").startswith(exc.name + "."):
-                raise InputError(f"no module named {exc.name!r}: give an importable module, "
-                                 f"or a file as path/to/file.py:{attr}") from None
-            raise InputError(f"importing {where} raised {_one_line(exc)}") from None
-        except (Exception, SystemExit) as exc:
-            raise InputError(f"importing {where} raised {_one_line(exc)}") from None
-        if getattr(module, "__file__", None) is None and hasattr(module, "__path__"):
-            raise InputError(f"{where} is a directory, not a module: SPEC is package.module:factory or "
-                             "path/to/file.py:factory")
-    obj = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
-                           and getattr(v, "__module__", None) == module.__name__)
-            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-            raise InputError(f"{where} has no attribute {attr!r}" + (f"; it defines {shown}" if names else ""))
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise InputError(f"{spec} is not callable (it is of type {type(obj).__name__}): give a factory returning "
-                         "an optimizer (init, step) or a function step(params, grads, state)")
-    return obj
-
-
-def is_step_function(obj) -> bool:
-    """A plain ``step(params, grads, state)``: exactly three positional parameters, no defaults."""
-    if inspect.isclass(obj):
-        return False
-    try:
-        ps = list(inspect.signature(obj).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return len(ps) == 3 and all(p.kind in kinds and p.default is p.empty for p in ps)
-
-
-def implementation(obj, hyper: dict) -> Implementation:
-    """The user's optimizer: ``obj(**hyper)``, or ``obj`` itself if it is a step function."""
-    if is_step_function(obj):
-        return Implementation("step function", lambda params: {}, obj)
-    call = f"{getattr(obj, '__name__', 'factory')}({', '.join(f'{k}={v!r}' for k, v in hyper.items())})"
-    try:
-        inspect.signature(obj).bind(**hyper)
-    except TypeError as exc:
-        raise InputError(f"{call} fails ({exc}): the factory must accept the keywords {', '.join(hyper)}") from None
-    except ValueError:  # no signature to check: call it and see
-        pass
-    try:
-        opt = obj(**hyper)
-    except (Exception, SystemExit) as exc:
-        raise InputError(f"{call} raised {_one_line(exc)}") from None
-    if not (callable(getattr(opt, "init", None)) and callable(getattr(opt, "step", None))):
-        raise InputError(f"{call} returned an object of type {type(opt).__name__}, which lacks init(params) "
-                         "and step(params, grads, state)")
-    return Implementation("factory", opt.init, opt.step)
+            bad = _overflow(run_rule(rule, values, probs, steps), probs)
+        except ValueError as exc:  # e.g. a rule whose oracle is applied away from theta
+            raise InputError(f"--rule {ref.name}: {exc}") from None
+        if bad is None:
+            return base
+        if "lr" in fixed:
+            break
+        notes.append(f"lr lowered from {base['lr']:g} to {base['lr'] / 10:g}: at {base['lr']:g} the reference "
+                     f"overflows on test problem {bad[0]} at step {bad[1]}")
+        base = {**base, "lr": base["lr"] / 10}
+    raise InputError(f"with these hyperparameters the reference {ref.name} overflows on test problem {bad[0]} "
+                     f"at step {bad[1]}; choose a smaller lr (or fewer --steps)")
 
 
 def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SEED, rtol: float = RTOL) -> dict:
-    """Run the implementation named by ``spec`` against ``rule`` and its known variants (see module docstring)."""
+    """Run the implementation named by ``spec`` against ``rule`` in every configuration (module docstring)."""
     if not 1 <= steps <= 100_000:
         raise InputError(f"--steps must be between 1 and 100000, got {steps}")
     if seed < 0:
         raise InputError(f"--seed must be >= 0, got {seed}")
     if not (np.isfinite(rtol) and 0 < rtol < 1):
         raise InputError(f"--rtol must be a number in (0, 1), e.g. 1e-9; got {rtol}")
-    hyper, conv = parse_settings(rule, settings)
+    ref = reference(rule)
+    base, conv, fixed = ref.parse(settings)
     with contextlib.redirect_stdout(sys.stderr):  # keep the user's prints out of our output
-        impl = implementation(load(spec), hyper)
-    from derive.rules import adaptive, conventions
-
-    options, values = reference_options(rule, hyper, conv), symbolic_values(hyper)
-    try:
-        reference, variants = adaptive.RULES[rule](**options), conventions.variants(rule, options)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    probs = problems(steps, seed)
-    for p, run in zip(probs, run_rule(reference, values, probs, steps)):
-        finite = np.isfinite(run.params[1:]).all(axis=1)
-        for v in run.state.values():
-            finite &= np.isfinite(v).all(axis=1)
-        if not finite.all():
-            raise InputError(f"with these hyperparameters the reference {rule} overflows on test problem {p.name} "
-                             f"at step {int(finite.argmin()) + 1}; choose a smaller lr (or fewer --steps)")
-    var_rules = [(v, v.rule(rule)) for v in variants]
-    keys = {*reference.state_names, *(s for _, r in var_rules for s in r.state_names)}
-    with contextlib.redirect_stdout(sys.stderr), np.errstate(all="ignore"):
-        got = [run_implementation(impl, p, steps, sorted(keys)) for p in probs]
-    ref_runs = run_rule(reference, values, probs, steps, along=got)
-    first, ref_agreed = _agreement(got, ref_runs, rtol, steps)
-    if first is not None:
-        first = {"problem": first["problem"], "problem_name": probs[first["problem"]].name,
-                 **{k: v for k, v in first.items() if k != "problem"}}
-    table = []
-    for v, r in var_rules:
-        runs = run_rule(r, v.hyperparameters(values), probs, steps, along=got)
-        d, agreed = _agreement(got, runs, rtol, steps)
-        table.append({"label": v.label, "description": v.description, "libraries": v.libraries,
-                      "matches": d is None, "agreed_steps": agreed,
-                      "same_as_reference": _agreement(runs, ref_runs, rtol, steps)[0] is None})
-    likely = None
-    if first is not None:
-        matches = [t for t in table if t["matches"]]
-        best = max(table, key=lambda t: t["agreed_steps"], default=None)
-        if matches:
-            likely = {**_cause(matches[0]), "kind": "match", "matches": [t["label"] for t in matches]}
-        elif best is not None and best["agreed_steps"] > ref_agreed:
-            likely = {**_cause(best), "kind": "closest", "matches": [], "agreed_steps": best["agreed_steps"]}
-    return {"implementation": spec, "kind": impl.kind, "rule": rule, "reference": reference.title,
-            "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()},
-            "conventions": options, "agree": first is None, "first_divergence": first,
-            "reference_agreed_steps": ref_agreed, "likely_cause": likely, "variants": table,
+        obj = load(spec)
+    probs, notes = problems(steps, seed), []
+    base = _finite_base(ref, base, conv, fixed, probs, steps, notes)
+    kw = (lambda values: ref.keywords(values, accepts(obj)))
+    step_fn = is_step_function(obj, kw(base))
+    with contextlib.redirect_stdout(sys.stderr):
+        impl = implementation(obj, kw(base))
+    configs = [Configuration("base", base, {})] if step_fn else ref.configurations(base, fixed)
+    results = []
+    for c in configs:
+        if c.name != "base" and c.skipped is None:
+            with contextlib.redirect_stdout(sys.stderr):
+                try:
+                    this = implementation(obj, kw(c.values))
+                except InputError as exc:
+                    this = failing(f"building your optimizer for this configuration: {exc}")
+        else:
+            this = impl
+        results.append(_run_configuration(ref, c, conv, this, probs, steps, rtol, not step_fn))
+    exercised, not_exercised = _exercised(ref, configs, results, conv, fixed, probs, steps, rtol, step_fn)
+    differ = [r for r in results if r["status"] == "differ"]
+    shown = None
+    for r in differ:  # show the first differing configuration whose disagreement a known cause explains
+        _likely(r, probs, steps, rtol)
+        d = r["first_divergence"]
+        if (r["likely_cause"] and r["likely_cause"]["kind"] == "match") or d["index"] is None \
+                or isinstance(d["got"], str):  # the code failed: no rule explains that
+            shown = r
+            break
+    if shown is None:  # all agree: no table (which rules differ from the reference is in `exercised`)
+        shown = differ[0] if differ else results[0]
+    return {"implementation": spec, "kind": impl.kind, "rule": rule, "reference": shown["reference"],
+            "algorithm": ref.algorithm, "hyperparameters": shown["hyperparameters"], "conventions": shown["conventions"],
+            "agree": all(r["status"] != "differ" for r in results), "configuration": shown["name"],
+            "first_divergence": shown["first_divergence"], "reference_agreed_steps": shown["reference_agreed_steps"],
+            "likely_cause": shown["likely_cause"], "variants": shown["variants"],
+            "configurations": [{k: v for k, v in r.items() if k not in ("variants", "closed", "runs")} for r in results],
+            "exercised": exercised, "not_exercised": not_exercised, "notes": notes,
             "steps": steps, "seed": seed, "problems": [p.to_json() for p in probs],
             "tolerance": {"rtol": rtol, "atol": f"{ATOL_FACTOR:g} * rtol * running max |expected| per coordinate"}}
 
 
+def _run_configuration(ref, c: Configuration, conv: dict, impl, probs, steps: int, rtol: float,
+                       receives_values: bool) -> dict:
+    """One configuration: the reference closed-loop, the implementation, the comparison and, when they
+    differ (and always for ``base``), the candidates' table and the likely cause."""
+    out = {"name": c.name, "hyperparameters": ref.to_json(c.values), "changed": ref.to_json(c.changed),
+           "status": "skipped", "agree": None, "reason": c.skipped, "first_divergence": None, "likely_cause": None,
+           "reference_agreed_steps": None, "reference": None, "conventions": ref.options(c.values, conv),
+           "variants": [], "closed": None, "runs": None}
+    if c.skipped:
+        return out
+    rule, values = ref.rule_and_values(c.values, conv)
+    closed = run_rule(rule, values, probs, steps)
+    bad = _overflow(closed, probs)
+    if bad is not None:
+        out["reason"] = f"the reference overflows on test problem {bad[0]} at step {bad[1]}"
+        return out
+    cands = ref.candidates(c.values, conv, receives_values)
+    keys = sorted({*rule.state_names, *(s for cand in cands for s in cand.rule.state_names)})
+    with contextlib.redirect_stdout(sys.stderr), np.errstate(all="ignore"):
+        got = [run_implementation(impl, p, steps, keys) for p in probs]
+    ref_runs = run_rule(rule, values, probs, steps, along=got)
+    first, ref_agreed = _agreement(got, ref_runs, rtol, steps)
+    if first is not None:
+        first = {"configuration": c.name, "problem": first["problem"], "problem_name": probs[first["problem"]].name,
+                 **{k: v for k, v in first.items() if k != "problem"}}
+    out.update(status="agree" if first is None else "differ", agree=first is None, reason=None,
+               first_divergence=first, reference_agreed_steps=ref_agreed, reference=rule.title, closed=closed,
+               runs=(cands, got, ref_runs))
+    return out
+
+
+def _likely(r: dict, probs, steps: int, rtol: float) -> None:
+    """The candidates' table of configuration ``r`` and its likely cause (run for the configuration shown)."""
+    cands, got, ref_runs = r["runs"]
+    table = []
+    for cand in cands:
+        runs = run_rule(cand.rule, cand.values, probs, steps, along=got)
+        d, agreed = _agreement(got, runs, rtol, steps)
+        table.append({"label": cand.label, "description": cand.description, "libraries": cand.libraries,
+                      "category": cand.kind, "ignores": cand.ignored, "matches": d is None,
+                      "agreed_steps": agreed, "same_as_reference": _agreement(runs, ref_runs, rtol, steps)[0] is None})
+    likely = None
+    if r["first_divergence"] is not None:
+        matches = [t for t in table if t["matches"]]
+        best = max(table, key=lambda t: t["agreed_steps"], default=None)
+        if matches:
+            likely = {**_cause(matches[0]), "kind": "match", "matches": [t["label"] for t in matches]}
+        elif best is not None and best["agreed_steps"] > r["reference_agreed_steps"]:
+            likely = {**_cause(best), "kind": "closest", "matches": [], "agreed_steps": best["agreed_steps"]}
+    r.update(variants=table, likely_cause=likely)
+
+
 def _cause(row: dict) -> dict:
-    return {k: row[k] for k in ("label", "description", "libraries")}
+    return {k: row[k] for k in ("label", "description", "libraries", "category")}
+
+
+def _exercised(ref, configs, results, conv, fixed, probs, steps, rtol, step_fn) -> tuple[list, list]:
+    """Per hyperparameter X: the first configuration whose reference run changes when X is replaced by
+    each value ignoring it can mean (:func:`neutral`), or why none does."""
+    exercised, missing = [], []
+    for key, default in ref.defaults.items():
+        if step_fn:
+            missing.append({"hyperparameter": key, "why": "a step function receives no hyperparameters: the values "
+                            "configure only the reference, so ignoring one cannot show (write a factory)"})
+            continue
+        found, skipped = None, []
+        for c, r in zip(configs, results):
+            v = c.values[key]
+            if r["closed"] is None:
+                if key in c.changed:
+                    skipped.append(f"{c.name}: {r['reason']}")
+                continue
+            ns = [n for n in neutral(default, ref.positive(key))
+                  if n != v and not ref.check(ref.same_map({**c.values, key: n}))]
+            if v in neutral(default, ref.positive(key)) or not ns:
+                continue
+            if all(_agreement(run_rule(*ref.rule_and_values(ref.same_map({**c.values, key: n}), conv), probs, steps),
+                              r["closed"], rtol, steps)[0] is not None for n in ns):
+                found = {"hyperparameter": key, "configuration": c.name, "value": ref.to_json({key: v})[key],
+                         "distinguished_from": [ref.to_json({key: n})[key] for n in ns]}
+                break
+        if found:
+            exercised.append(found)
+            continue
+        value = ref.to_json({key: configs[0].values[key]})[key]
+        if key in fixed and configs[0].values[key] in neutral(default, ref.positive(key)):
+            why = (f"fixed at {value} by --set, a value at which code that ignores {key} computes the same: "
+                   "--set another value to exercise it")
+        elif skipped:
+            why = "the configurations that vary it were skipped (" + "; ".join(skipped) + ")"
+        else:
+            why = (f"ignoring it changed the reference in no configuration: its branch is hidden by another value"
+                   + (f" fixed by --set ({', '.join(f'{k}={configs[0].values[k]}' for k in sorted(fixed))})"
+                      if fixed else ""))
+        missing.append({"hyperparameter": key, "why": why})
+    return exercised, missing
 
 
 def format_report(rep: dict) -> str:
-    """The report as text: verdict, first divergence, likely cause, the variants table."""
+    """The report as text: configurations, exercised hyperparameters, verdict, first divergence,
+    likely cause, the candidates' table of the configuration shown."""
     total = rep["steps"] * len(rep["problems"])
-    hyper = " ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in rep["hyperparameters"].items())
-    lines = [f"{rep['implementation']} ({rep['kind']}) vs {rep['reference']}, {TITLES[rep['rule']]}'s algorithm",
-             ("hyperparameters: " if rep["kind"] == "factory" else "hyperparameters (of the reference only): ") + hyper,
-             "conventions: " + " ".join(f"{k}={v}" for k, v in rep["conventions"].items()),
-             f"{len(rep['problems'])} problems x {rep['steps']} steps (seed {rep['seed']}), your code closed-loop; "
-             f"|got - expected| <= rtol*(|expected| + 1e-3*scale), rtol = {rep['tolerance']['rtol']:g}",
-             f"agree: {'yes' if rep['agree'] else 'no'}"]
+    lines = [f"{rep['implementation']} ({rep['kind']}) vs {rep['reference']}, {rep['algorithm']}",
+             f"{len(rep['problems'])} problems x {rep['steps']} steps (seed {rep['seed']}) per configuration, your code "
+             f"closed-loop; |got - expected| <= rtol*(|expected| + 1e-3*scale), rtol = {rep['tolerance']['rtol']:g}",
+             *(f"note: {n}" for n in rep["notes"]),
+             "configurations" + (" (hyperparameters of the reference only: a step function takes none)"
+                                 if rep["kind"] == "step function" else " (the hyperparameters your code is given)") + ":"]
+    width = max(len(c["name"]) for c in rep["configurations"])
+    for c in rep["configurations"]:
+        values = show(c["hyperparameters"]) if c["name"] == "base" else "base with " + show(c["changed"])
+        lines.append(f"  {c['name']:{width}s}  {c['status']:7s}  {values}")
+        if c["status"] == "skipped":
+            lines.append(f"  {'':{width}s}  skipped: {c['reason']}")
+        elif c["status"] == "differ":
+            d, cause = c["first_divergence"], c["likely_cause"]
+            lines.append(f"  {'':{width}s}  first divergence: problem {d['problem']}, step {d['step']}, {d['entry']}"
+                         + (f"; likely cause: {cause['label']}" if cause and cause["kind"] == "match" else ""))
+    if rep["exercised"]:
+        lines.append("exercised: " + ", ".join(f"{e['hyperparameter']} ({e['configuration']})" for e in rep["exercised"]))
+    reasons: dict[str, list[str]] = {}
+    for m in rep["not_exercised"]:
+        reasons.setdefault(m["why"], []).append(m["hyperparameter"])
+    lines += [f"not exercised: {', '.join(keys)}: {why}" for why, keys in reasons.items()]
+    lines.append(f"agree: {'yes' if rep['agree'] else 'no'}")
     d = rep["first_divergence"]
+    if d:
+        first = next(c["name"] for c in rep["configurations"] if c["status"] == "differ")
+        lines.append(f"configuration shown: {rep['configuration']}: {show(rep['hyperparameters'])}" +
+                     (f" (the first differing one a known cause explains; {first} differs too)"
+                      if first != rep["configuration"] else " (the first that differs)"))
+    if rep["conventions"]:
+        lines.append("conventions: " + " ".join(f"{k}={v}" for k, v in rep["conventions"].items()))
     if d:
         where = f"problem {d['problem']} ({d['problem_name']}), step {d['step']}"
         if d["index"] is None:
@@ -317,18 +280,24 @@ def format_report(rep: dict) -> str:
             lines.append("likely cause: the implementation failed (an exception or a non-finite value), "
                          "not a convention")
         elif c is None:
-            lines.append("likely cause: no known convention explains it")
+            lines.append("likely cause: no known convention explains it, nor a known mistake")
         else:
+            mistake = c["category"] == "mistake"
             head = "likely cause" if c["kind"] == "match" else \
-                f"closest known convention (agrees for {c['agreed_steps']} of {total} steps)"
-            lines.append(f"{head}: {c['label']}: {c['description']}" +
-                         (f" [{c['libraries']}]" if c["libraries"] else ""))
+                f"closest known {'mistake' if mistake else 'convention'} (agrees for {c['agreed_steps']} of {total} steps)"
+            if mistake:
+                lines.append(f"{head}: {c['description']} (a mistake, not a library convention; variant {c['label']})")
+            else:
+                lines.append(f"{head}: {c['label']}: {c['description']}" +
+                             (f" [{c['libraries']}]" if c["libraries"] else ""))
             if len(c["matches"]) > 1:
                 lines.append("  also matching: " + ", ".join(c["matches"][1:]))
-    width = max([len("reference")] + [len(t["label"]) for t in rep["variants"]])
-    lines += ["", f"{'variant':{width}s}  matches  steps agreed (of {total})",
-              f"{'reference':{width}s}  {'yes' if rep['agree'] else 'no':7s}  {rep['reference_agreed_steps']}"]
-    for t in rep["variants"]:
-        note = "  (same as the reference on these problems)" if t["same_as_reference"] else ""
-        lines.append(f"{t['label']:{width}s}  {'yes' if t['matches'] else 'no':7s}  {t['agreed_steps']}{note}")
+    if rep["variants"] or d:
+        width = max([len("reference")] + [len(t["label"]) for t in rep["variants"]])
+        lines += ["", f"{'variant':{width}s}  matches  steps agreed (of {total})  [{rep['configuration']}]",
+                  f"{'reference':{width}s}  {'no' if d else 'yes':7s}  {rep['reference_agreed_steps']}"]
+        for t in rep["variants"]:
+            note = "  (same as the reference on these problems)" if t["same_as_reference"] else ""
+            kind = "  (mistake)" if t["category"] == "mistake" else ""
+            lines.append(f"{t['label']:{width}s}  {'yes' if t['matches'] else 'no':7s}  {t['agreed_steps']}{kind}{note}")
     return "\n".join(lines)
