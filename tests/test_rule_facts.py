@@ -123,3 +123,29 @@ def test_a_false_slow_manifold_would_fail():
     finally:
         UpdateRule.slow_manifold = original
     assert not bad.check().ok
+
+
+def test_ldyn_derive_any_rule(tmp_path, capsys):
+    """ldyn derive on a catalogue rule and on a user's .rule file: every step checks, and the stable interval
+    at the defaults is the closed form computed by hand (QHM: 2(1 + b)/(1 + b - 2 nu b) at b = 0.9, nu = 0.7)."""
+    import json
+
+    from verify.cli import main
+
+    assert main(["derive", "qhm", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    res = out["results"] if isinstance(out["results"], dict) else {r["name"]: r for r in out["results"]}
+    b, nu = sp.Rational(9, 10), sp.Rational(7, 10)
+    assert sp.sympify(res["x_critical"]["sympy"]) == 2 * (1 + b) / (1 + b - 2 * nu * b)
+    mine = tmp_path / "mine.rule"
+    mine.write_text("hyper: lr=0.1, momentum=0.5\nstate: v=0\nv = momentum*v + g(theta)\ntheta = theta - lr*v\n")
+    assert main(["derive", str(mine), "--format", "markdown"]) == 0
+    assert "x \\in \\left(0, 3\\right)" in capsys.readouterr().out  # heavy ball: 2(1 + 0.5) = 3
+    assert main(["derive", "no-such-rule"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown derivation or rule" in err
+    bad = tmp_path / "bad.rule"
+    bad.write_text("hyper: lr=0.1\ntheta = theta - lr*h(theta)\n")
+    assert main(["derive", str(bad)]) == 2
+    assert capsys.readouterr().err.strip() == f"ldyn: error: {bad}:2: unknown function 'h'; known: g, abs, sign, " \
+        "max, min, acos, asin, atan, cos, cosh, exp, log, sigmoid, sin, sinh, softplus, sqrt, tan, tanh"

@@ -40,6 +40,19 @@ def _texts() -> dict[str, str]:
         files[f"{name}.md"] = md
         files[f"{name}.tex"] = derivation_latex(d, check, standalone=True)
         index.append(f"| [{d.title}]({name}.md) | [{name}.tex]({name}.tex) | {check.summary()} |")
+    from derive.analysis.rule_analysis import rule_analysis
+    from derive.rules.library import names as rule_names, resolve
+
+    index += ["", "## Every catalogue rule through the generic pipeline", "",
+              "`ldyn derive NAME` and `ldyn stability NAME` run the same code on a `.rule` file of yours.", "",
+              "| rule | LaTeX | checked |", "|---|---|---|"]
+    for name in rule_names():
+        clear_cache()
+        d = rule_analysis(resolve(name))
+        check = d.check()
+        files[f"rule-{name}.md"] = derivation_markdown(d, check)
+        files[f"rule-{name}.tex"] = derivation_latex(d, check, standalone=True)
+        index.append(f"| [{d.title}](rule-{name}.md) | [rule-{name}.tex](rule-{name}.tex) | {check.summary()} |")
     from derive.rules.conventions import conventions_markdown
 
     files["conventions.md"] = conventions_markdown()
