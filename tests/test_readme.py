@@ -15,7 +15,8 @@ def test_catalogue_is_current():
 
 
 def test_scripting_example_runs():
-    (code,) = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    scripting = README.split("## Scripting\n")[1].split("\n## ")[0]
+    (code,) = re.findall(r"```python\n(.*?)```", scripting, flags=re.S)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md", "exec"), {})
@@ -54,3 +55,32 @@ def test_where_things_are_matches_the_folders():
     subpackages = {str(p.parent.relative_to(root)) for pkg in ("derive", "numeric", "verify")
                    for p in (root / pkg).glob("*/__init__.py")}
     assert _folders_in_map() == top | subpackages
+
+
+def test_analyse_your_own_rule_runs(tmp_path, monkeypatch, capsys):
+    """The README's own-rule section: its files written out, every command run, every one exits 0, and the
+    numbers its comments quote are what the commands print; then its Python block."""
+    import json
+    import shlex
+
+    from verify.cli import main
+
+    section = README.split("## Analyse your own rule\n")[1].split("\n## ")[0]
+    for name, body in re.findall(r"<!-- file: (\S+) -->\n```\w+\n(.*?)```", section, flags=re.S):
+        (tmp_path / name).write_text(body)
+    monkeypatch.chdir(tmp_path)
+    (block,) = re.findall(r"<!-- run: own-rule -->\n```sh\n(.*?)```", section, flags=re.S)
+    outputs = []
+    for line in block.strip().splitlines():
+        argv = shlex.split(line.split("  #")[0])
+        assert argv[0] == "ldyn"
+        assert main(argv[1:]) == 0, line
+        outputs.append(capsys.readouterr().out)
+    assert "stable for 0 < x < 5.9375" in outputs[0]
+    assert json.loads(outputs[1])["eta_critical"] == 0.59375
+    assert (tmp_path / "qhm.png").stat().st_size > 0
+    assert "\\begin{document}" in outputs[4] and "agree: yes" in outputs[5]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "Matrix([[-g(theta)]])" and "proved" in lines[2]
