@@ -13,7 +13,7 @@ import importlib
 _EXPORTS = {
     "UpdateRule": "derive.update_rule:UpdateRule",
     "g": "derive.update_rule:g",
-    "rule_derivation": "derive.update_rule:rule_derivation",
+    "rule_derivation": "derive.analysis.rule_analysis:rule_derivation",
     "NotDifferentiable": "derive.update_rule:NotDifferentiable",
     "RuleTextError": "derive.rule_text:RuleTextError",
     "resolve": "derive.rules.library:resolve",

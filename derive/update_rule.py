@@ -25,6 +25,32 @@ import sympy as sp
 g = sp.Function("g")
 
 
+#: non-smooth functions: what goes wrong with them
+NONSMOOTH = {
+    sp.sign: ("is not differentiable where its argument is 0; the rule cannot be linearised there, and "
+              "elsewhere its Jacobian is 0 (no gradient feedback)"),
+    sp.Abs: ("is not differentiable where its argument is 0; the rule cannot be linearised there (elsewhere "
+             "it is +-(argument), a different linear map on each side)"),
+    sp.Max: ("is not differentiable where its arguments are equal; the rule cannot be linearised there "
+             "(elsewhere it follows one argument, a different linear map on each side)"),
+    sp.Min: ("is not differentiable where its arguments are equal; the rule cannot be linearised there "
+             "(elsewhere it follows one argument, a different linear map on each side)"),
+    sp.Heaviside: "jumps where its argument is 0 and has derivative 0 elsewhere (no gradient feedback)",
+    sp.floor: "jumps at the integers and has derivative 0 elsewhere (no gradient feedback)",
+    sp.ceiling: "jumps at the integers and has derivative 0 elsewhere (no gradient feedback)",
+    sp.frac: "jumps at the integers; it cannot be linearised there",
+    sp.Mod: "jumps where its first argument crosses a multiple of the second; it cannot be linearised there",
+    sp.re: "is not complex-differentiable; the analysis takes real rules only",
+    sp.im: "is not complex-differentiable; the analysis takes real rules only",
+    sp.Piecewise: "switches branch where its conditions change; it cannot be linearised there",
+}
+
+
+def _short(e, n: int = 70) -> str:
+    text = str(e)
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 class NotDifferentiable(ValueError):
     """The rule has a non-differentiable function of its state (sign, abs, max, ...): no Jacobian,
     no linearisation.  The message names the function, the state entry and where it has no derivative."""
@@ -101,32 +127,31 @@ class UpdateRule:
 
     # -- structure: non-smooth functions, the step counter -----------------------------
     def nonsmooth(self) -> list[tuple[str, str, sp.Expr]]:
-        """(function, state entry, argument) for every non-differentiable function in the update whose
-        argument depends on the state or the gradient: sign and abs at 0, max/min where arguments tie,
-        Heaviside, floor, ceiling, Piecewise conditions on the state."""
+        """(function, state entry, the non-smooth subexpression) for every function of :data:`NONSMOOTH`
+        (sign, abs, max, min, Heaviside, floor, a Piecewise, ...) in the update whose value depends on the
+        state or the gradient; a step counter's Piecewise is not one (see :meth:`asymptotic`)."""
         names = ("theta", *self.state_names)
         moving = set(self.state) - ({self.state[self.counter]} if self.counter is not None else set())
         out = []
         for name, u in zip(names, self.update):
-            for f in u.atoms(sp.sign, sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.floor, sp.ceiling, sp.Piecewise):
-                depends = f.has(self.oracle) or bool(f.free_symbols & moving)
-                if isinstance(f, sp.Piecewise):  # a branch on the state (not on the counter) is a kink
-                    depends = any(c.has(self.oracle) or bool(c.free_symbols & moving) for _, c in f.args)
+            for node in sp.preorder_traversal(u):
+                kind = next((f for f in NONSMOOTH if isinstance(node, f)), None)
+                if kind is None:
+                    continue
+                depends = node.has(self.oracle) or bool(node.free_symbols & moving)
+                if kind is sp.Piecewise:  # a branch on the counter alone is the t -> oo limit's business
+                    depends = any(c.has(self.oracle) or bool(c.free_symbols & moving) for _, c in node.args)
                 if depends:
-                    label = type(f).__name__.lower().replace("abs", "abs")
-                    out.append((label, name, f.args[0] if len(f.args) == 1 else f))
+                    out.append((kind.__name__, name, node))
         return out
 
     def require_differentiable(self) -> None:
-        """Raise :class:`NotDifferentiable` naming the first non-differentiable function of the state."""
+        """Raise :class:`NotDifferentiable` naming the first non-smooth function, its entry and where."""
         bad = self.nonsmooth()
         if bad:
-            func, entry, arg = bad[0]
-            where = {"sign": "where its argument is 0", "abs": "where its argument is 0",
-                     "max": "where its arguments tie", "min": "where its arguments tie"}.get(func, "at its kinks")
-            raise NotDifferentiable(f"{self.name}: {func}({sp.sstr(arg)[:60]}) in the update of {entry} is not "
-                                    f"differentiable {where}; the rule cannot be linearised there, and elsewhere "
-                                    f"the {func} is locally constant, so its derivative carries no curvature")
+            _, entry, node = bad[0]
+            kind = next(f for f in NONSMOOTH if isinstance(node, f))
+            raise NotDifferentiable(f"{self.name}: {_short(node)} in the update of {entry} {NONSMOOTH[kind]}")
 
     @property
     def counter(self) -> int | None:
@@ -136,32 +161,60 @@ class UpdateRule:
                 return i
         return None
 
+    def decaying_bases(self) -> list[sp.Expr]:
+        """The bases β of powers β^(t+…) of the step counter (Adam's bias corrections): the t → ∞ limit
+        of :meth:`asymptotic` assumes 0 <= β < 1 for each."""
+        i = self.counter
+        if i is None:
+            return []
+        t = self.state[i]
+        return list(dict.fromkeys(p.base for u in self.update for p in sp.preorder_traversal(u)
+                                  if isinstance(p, sp.Pow) and p.exp.has(t) and not p.base.has(t)))
+
     def asymptotic(self) -> tuple["UpdateRule", list[str]]:
-        """The rule for t → ∞ without its step counter, and what that limit assumed: a power β^(t+…) of a
-        hyperparameter tends to 0 (it assumes |β| < 1: bias corrections disappear), and a Piecewise on the
-        counter takes its branch for large t (torch SGD's first step).  A rule without a counter is returned
-        as it is.  Any other use of the counter (a schedule) raises ValueError."""
+        """The rule for t → ∞ without its step counter, and what that limit assumed: a Piecewise on the
+        counter takes its branch for large t (torch SGD's first step), a power β^(t+…) of a hyperparameter
+        tends to 0 (assuming 0 <= β < 1: bias corrections disappear), anything else goes to SymPy's limit.
+        A rule without a counter is returned as it is; a limit that does not exist raises ValueError."""
         i = self.counter
         if i is None:
             return self, []
         t, notes = self.state[i], []
-        big = sp.Symbol("t_large", positive=True, integer=True)
+
+        def note(text: str) -> None:
+            if text not in notes:
+                notes.append(text)
+
+        def branch(pw):
+            for e, c in pw.args:
+                if c == sp.true:
+                    return e
+                if c.free_symbols - {t}:
+                    raise ValueError(f"{self.name}: {_short(pw)} switches on a condition that involves more than "
+                                     "the step counter; it cannot be linearised")
+                if bool(c.subs(t, 10**9)):
+                    return e
+            raise ValueError(f"{self.name}: {_short(pw)} has no branch for large t")
+
+        def decay(p):
+            note(f"{sp.sstr(p.base)}^(t+1) -> 0 as t -> oo (assumes 0 <= {sp.sstr(p.base)} < 1)")
+            return sp.S.Zero
 
         def limit(e: sp.Expr) -> sp.Expr:
-            powers = [p for p in e.atoms(sp.Pow) if p.exp.has(t) and not p.base.has(t)]
-            for p in powers:
-                notes.append(f"{sp.sstr(p)} -> 0 as t -> oo (|{sp.sstr(p.base)}| < 1)")
-            e = e.subs({p: 0 for p in powers})
-            pieces = list(e.atoms(sp.Piecewise))
-            for pw in pieces:
-                branch = pw.subs(t, big + 1)  # conditions like Eq(t, 0) are False for t >= 1
-                if branch.has(sp.Piecewise):
-                    raise ValueError(f"{self.name}: cannot take t -> oo in {sp.sstr(pw)[:60]}")
-                notes.append(f"{sp.sstr(pw)[:60]} takes its branch for t >= 1")
-                e = e.subs(pw, branch.subs(big, t - 1))
+            if e.has(sp.Piecewise):
+                before = e
+                e = e.replace(lambda a: isinstance(a, sp.Piecewise) and a.has(t), branch)
+                if e != before:
+                    note("the step counter's Piecewise takes its branch for large t (the first-step case is "
+                         "transient)")
+            e = e.replace(lambda a: isinstance(a, sp.Pow) and a.exp.has(t) and not a.base.has(t), decay)
             if e.has(t):
-                raise ValueError(f"{self.name}: the update depends on the step counter beyond bias corrections "
-                                 f"({sp.sstr(e)[:60]}); no t -> oo limit is taken")
+                lim = sp.limit(e, t, sp.oo)
+                if lim.has(t) or lim.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or isinstance(lim, sp.Limit):
+                    raise ValueError(f"{self.name}: {_short(e)} depends on the step counter beyond bias "
+                                     "corrections and has no finite limit as t -> oo that SymPy can take")
+                note(f"limit t -> oo taken by SymPy in {_short(e, 40)}")
+                e = lim
             return e
 
         keep = [k for k in range(len(self.state)) if k != i]
@@ -170,7 +223,7 @@ class UpdateRule:
         init = tuple(v for k, v in enumerate(self.init, 1) if k != i)
         rule = UpdateRule(self.name, self.title, tuple(self.state[k] for k in keep), self.hyper, update,
                           state_names=names, init=init, defaults=self.defaults, oracle=self.oracle)
-        return rule, sorted(set(notes))
+        return rule, notes
 
     def fixed_points(self) -> list[dict]:
         """Solutions of update(s) = s for the other state entries and for the gradient
@@ -330,137 +383,3 @@ class LambdifiedOptimizer:
         new = f(params, *rest, grads, *[self.hyper[k] for k in self.rule.hyper])
         new = [np.broadcast_to(np.asarray(v, dtype=float), params.shape).copy() for v in new]
         return new[0], dict(zip(self.rule.state_names, new[1:]))
-
-
-def rule_derivation(rule: UpdateRule, expected: dict | None = None, name: str | None = None,
-                    summary: str = "") -> "Derivation":
-    """The rule-level facts of any rule, each step checked: its quadratic linearisation (the iteration
-    matrix computed two ways: from the map on L = ½λθ², and from the Jacobian with g' = λ), the
-    characteristic polynomial (det(zI − M) against the Berkowitz algorithm), the continuous-time limit
-    through the slow manifold of the state (the invariance of the manifold and the vector field proved to
-    first order in η), and the fixed points (the map leaves them unchanged).  A rule with a step counter is
-    taken in its t → ∞ form and says so; a non-differentiable rule gets no linearisation, and says why.
-    ``expected`` may hold the same objects written independently by hand (keys ``jacobian``,
-    ``iteration_matrix``, ``characteristic_polynomial`` in λ and z, ``continuous_limit``); each step then
-    also proves that SymPy's computation equals them."""
-    from derive.derivation import Derivation
-
-    expected = expected or {}
-    lam = sp.Symbol("lambda", real=True)
-    z = sp.Symbol("z")
-    base, notes = rule.asymptotic()
-    eta = base.hyper["lr"]
-    new = sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in rule.state])
-    d = Derivation(name or rule.name, f"{rule.title}: the update rule as a dynamical system", summary=summary)
-    d.given(new, rule.as_matrix(), "the update; g(x) is the gradient of L at x, coordinate-wise")
-    if notes:
-        state = sp.Matrix(base.state)
-        d.given(sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in base.state]), base.as_matrix(),
-                "for t -> oo, without the step counter: " + "; ".join(notes))
-    smooth = not base.nonsmooth()
-    raw = base.on_quadratic(lam).jacobian(sp.Matrix(base.state)) if smooth else None
-    linear = smooth and not (raw.free_symbols & set(base.state))
-    if smooth and not linear:
-        d.given(r"\text{no constant } M(\lambda)", sp.Symbol(r"\partial s^{+}/\partial s"),
-                "on L = lambda theta^2/2 the map is not linear in its state (its Jacobian depends on the state), so "
-                "there is no constant iteration matrix; linearise at a fixed point or freeze the state-dependent "
-                "factors (e.g. Adam's preconditioner)")
-    if linear:
-        if "jacobian" in expected:
-            d.equal(base.jacobian(), expected["jacobian"], "Jacobian of the map; g' is the local curvature",
-                    display=r"\frac{\partial s^{+}}{\partial s}")
-        m = base.iteration_matrix(lam)
-        y = sp.Dummy("y")
-        via_jacobian = base.as_matrix().jacobian(sp.Matrix(base.state)).doit()
-        via_jacobian = via_jacobian.replace(lambda e: isinstance(e, sp.Subs), lambda e: e.doit())
-        via_jacobian = via_jacobian.replace(lambda e: isinstance(e, sp.Derivative) and e.expr.func == rule.oracle,
-                                            lambda e: lam)
-        via_jacobian = via_jacobian.replace(rule.oracle, sp.Lambda(y, lam * y))
-        d.equal(m, via_jacobian, "on L = lambda theta^2/2 (g(x) = lambda x) the map is linear; its matrix is the "
-                "Jacobian with the curvature g' = lambda", display=r"M(\lambda)")
-        if "iteration_matrix" in expected:
-            d.equal(m, expected["iteration_matrix"], "the iteration matrix written by hand", display=r"M(\lambda)")
-        p = base.characteristic_polynomial(lam, z)
-        d.equal(p, m.charpoly(z).as_expr(), "characteristic polynomial det(z I - M), against the Berkowitz algorithm",
-                display=r"\det(zI - M(\lambda))")
-        if "characteristic_polynomial" in expected:
-            d.equal(p, expected["characteristic_polynomial"], "the characteristic polynomial written by hand",
-                    display=r"\det(zI - M(\lambda))")
-        d.result("iteration_matrix", m).result("characteristic_polynomial", p)
-    elif not smooth:
-        func, entry, _ = base.nonsmooth()[0]
-        d.given(r"\text{no linearisation}", sp.Symbol(r"\operatorname{%s}" % func),
-                f"the update of {entry} contains {func}, which is not differentiable everywhere: no Jacobian, "
-                "no iteration matrix, no characteristic polynomial")
-    _continuous_limit_steps(d, base, eta, expected.get("continuous_limit"))
-    _fixed_point_steps(d, base)
-    for key in ("jacobian",):
-        if key in expected:
-            d.result(key, expected[key])
-    return d
-
-
-def _continuous_limit_steps(d, rule: UpdateRule, eta: sp.Symbol, expected) -> None:
-    """Prove the slow manifold and the vector field to first order in η on the generic oracle
-    g(x) = c₀ + c₁x + c₂x²: the first-order terms involve only g(θ) and g'(θ), which take independent
-    values there, so an identity in c₀, c₁, c₂, θ is the identity for every smooth g."""
-    try:
-        manifold, field = rule.slow_manifold(eta)
-    except ValueError as exc:
-        d.given(r"\dot\theta", sp.Symbol(r"\text{none}"), f"no continuous-time limit: {exc}")
-        return
-    c0, c1, c2 = sp.symbols("c_0 c_1 c_2", real=True)
-    y = sp.Dummy("y")
-    oracle = sp.Lambda(y, c0 + c1 * y + c2 * y**2)
-
-    def concrete(e):
-        e = e.replace(lambda a: isinstance(a, sp.Derivative) and a.expr.func == rule.oracle,
-                      lambda a: sp.diff(oracle(a.expr.args[0]), *a.variables))
-        return e.replace(rule.oracle, oracle)
-
-    state = list(rule.state)
-    on = {s: concrete(v) for s, v in manifold.items()}
-    slow = [s for s in state if s not in manifold]
-    update = {s: concrete(u).subs(on, simultaneous=True) for s, u in zip(state, rule.update)}
-    eps = sp.Dummy("h")
-    for s, value in manifold.items():  # Y(x) after the step equals the updated fast entry, to O(η²)
-        moved = concrete(value).subs({x: update[x] for x in slow}, simultaneous=True)
-        residual = (update[s] - moved).subs(eta, eps)
-        orders = sp.Matrix([sp.simplify(residual.subs(eps, 0)), sp.simplify(sp.diff(residual, eps).subs(eps, 0))])
-        d.equal(orders, sp.zeros(2, 1), f"slow manifold {sp.sstr(s)} = {sp.sstr(value)}: it is invariant under the "
-                "map to first order in eta (orders eta^0 and eta^1 of the residual, on g(x) = c0 + c1 x + c2 x^2)",
-                display=r"%s^{+} - Y(\theta^{+})\;\big|_{\eta^0,\,\eta^1}" % sp.latex(s))
-    for s, f in zip(slow, field):
-        moved = update[s].subs(eta, eps)
-        orders = sp.Matrix([sp.simplify(moved.subs(eps, 0) - s),
-                            sp.simplify(sp.diff(moved, eps).subs(eps, 0) - concrete(f))])
-        d.equal(orders, sp.zeros(2, 1), f"on the slow manifold {sp.sstr(s)}^+ = {sp.sstr(s)} + eta ({sp.sstr(f)}) "
-                "+ O(eta^2): the vector field of the ODE in time t = k eta", display=r"\big(%s^{+}\big|_{\eta=0} - "
-                r"%s,\; \partial_\eta %s^{+}\big|_{\eta=0} - \dot %s\big)" % ((sp.latex(s),) * 4))
-    if expected is not None:
-        d.equal(field, expected, "the continuous-time limit written by hand", display=r"\dot s")
-    d.result("continuous_limit", field)
-    if manifold:
-        d.result("slow_manifold", sp.Matrix(list(manifold.values())))
-
-
-def _fixed_point_steps(d, rule: UpdateRule) -> None:
-    try:
-        points = rule.fixed_points()
-    except ValueError as exc:
-        d.given(r"s^{*}", sp.Symbol(r"\text{not solved}"), f"fixed points: {exc}")
-        return
-    x = sp.Dummy("x")
-    state = sp.Matrix(rule.state)
-    gsym = sp.Symbol("g^*", real=True)
-    residuals = [(fp, (rule.as_matrix().replace(rule.oracle, sp.Lambda(x, gsym)) - state).subs(fp)) for fp in points]
-    unverified = [fp for fp, r in residuals if not all(sp.simplify(e) == 0 for e in r)]
-    if unverified:
-        d.given(r"s^{*}", sp.Symbol(r"\text{partly solved}"), f"fixed points: SymPy's solve returned {len(unverified)} "
-                "candidate(s) that do not satisfy the map identically (they hold only on a branch it assumed); "
-                "they are not shown")
-    for fp in [fp for fp, _ in residuals if fp not in unverified]:
-        at = (rule.as_matrix().replace(rule.oracle, sp.Lambda(x, gsym)) - state).subs(fp)
-        where = ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in fp.items())
-        d.equal(at, sp.zeros(len(rule.state), 1), "fixed points: the map leaves the state unchanged",
-                display=r"s^{+} - s \;\big|_{%s}" % where)

@@ -84,7 +84,7 @@ def test_modified_equation_order_three_checks_for_a_two_parameter_loss():
 
 
 def test_rule_derivation_fails_on_a_wrong_hand_written_form():
-    from derive.update_rule import rule_derivation
+    from derive.analysis.rule_analysis import rule_derivation
 
     rule = gd_rule()
     wd, z = rule.hyper["weight_decay"], sp.Symbol("z")

@@ -5,7 +5,8 @@ import pytest
 import sympy as sp
 
 from derive.rules.library import names, resolve
-from derive.update_rule import NotDifferentiable, UpdateRule, g, rule_derivation
+from derive.analysis.rule_analysis import rule_derivation
+from derive.update_rule import NotDifferentiable, UpdateRule, g
 
 theta = sp.Symbol("theta", real=True)
 
@@ -95,8 +96,10 @@ def test_step_counter_rules_are_taken_for_t_to_infinity_and_say_so():
     assert "step" not in adam.state_names and any("-> 0 as t -> oo" in n for n in notes)
     sgd, notes = resolve("sgd").asymptotic()
     assert not any(u.has(sp.Piecewise) for u in sgd.update) and notes
-    with pytest.raises(ValueError, match="beyond bias corrections"):
-        UpdateRule.from_text("hyper: lr=1\ntheta = theta - lr/t*g(theta)\n").asymptotic()
+    with pytest.raises(ValueError, match="no finite limit as t -> oo"):  # a growing schedule has no t -> oo form
+        UpdateRule.from_text("hyper: lr=1\ntheta = theta - lr*t*g(theta)\n").asymptotic()
+    decaying, notes = UpdateRule.from_text("hyper: lr=1\ntheta = theta - lr/t*g(theta)\n").asymptotic()
+    assert decaying.update == (decaying.theta,) and any("limit t -> oo taken by SymPy" in n for n in notes)
 
 
 def test_heavy_ball_fixed_point_step_is_proved():
@@ -108,7 +111,7 @@ def test_heavy_ball_fixed_point_step_is_proved():
 def test_a_false_slow_manifold_would_fail():
     """The invariance step is a real check: a wrong manifold value is refuted."""
     from derive.derivation import Derivation
-    from derive.update_rule import _continuous_limit_steps
+    from derive.analysis.rule_analysis import _continuous_limit_steps
 
     r = resolve("heavy-ball")
 

@@ -35,7 +35,7 @@ from functools import cached_property, lru_cache
 
 import sympy as sp
 
-from derive.update_rule import UpdateRule
+from derive.update_rule import NotDifferentiable, UpdateRule, _short
 
 #: x = lr·λ, the step size in units of the curvature
 x = sp.Symbol("x", positive=True)
@@ -44,32 +44,12 @@ z = sp.Symbol("z")
 #: the curvature of the quadratic model L = ½λθ²
 lam = sp.Symbol("lambda", positive=True)
 
-#: non-smooth functions: what goes wrong with them
-_NONSMOOTH = {
-    sp.sign: ("is not differentiable where its argument is 0; the rule cannot be linearised there, and "
-              "elsewhere its Jacobian is 0 (no gradient feedback)"),
-    sp.Abs: ("is not differentiable where its argument is 0; the rule cannot be linearised there (elsewhere "
-             "it is +-(argument), a different linear map on each side)"),
-    sp.Max: ("is not differentiable where its arguments are equal; the rule cannot be linearised there "
-             "(elsewhere it follows one argument, a different linear map on each side)"),
-    sp.Min: ("is not differentiable where its arguments are equal; the rule cannot be linearised there "
-             "(elsewhere it follows one argument, a different linear map on each side)"),
-    sp.Heaviside: "jumps where its argument is 0 and has derivative 0 elsewhere (no gradient feedback)",
-    sp.floor: "jumps at the integers and has derivative 0 elsewhere (no gradient feedback)",
-    sp.ceiling: "jumps at the integers and has derivative 0 elsewhere (no gradient feedback)",
-    sp.frac: "jumps at the integers; it cannot be linearised there",
-    sp.Mod: "jumps where its first argument crosses a multiple of the second; it cannot be linearised there",
-    sp.re: "is not complex-differentiable; the analysis takes real rules only",
-    sp.im: "is not complex-differentiable; the analysis takes real rules only",
-    sp.Piecewise: "switches branch where its conditions change; it cannot be linearised there",
-}
-
 
 class AnalysisError(ValueError):
     """The linear analysis cannot be carried out as asked (a missing value, no ``lr``, ...)."""
 
 
-class NotLinearizable(AnalysisError):
+class NotLinearizable(AnalysisError, NotDifferentiable):
     """The rule is not differentiable (sign, abs, max, ...): the message says which function, in the
     update of which state entry, and where."""
 
@@ -139,66 +119,6 @@ def _entry_name(rule: UpdateRule, i: int) -> str:
     return "theta" if i == 0 else rule.state_names[i - 1]
 
 
-def _short(e: sp.Expr, n: int = 70) -> str:
-    s = str(e)
-    return s if len(s) <= n else s[: n - 3] + "..."
-
-
-def _counters(rule: UpdateRule) -> list[int]:
-    """Indices of state entries updated to entry + 1 (the step counter)."""
-    return [i for i in range(1, len(rule.state))
-            if sp.expand(rule.update[i] - rule.state[i] - 1) == 0]
-
-
-def _drop_counter(rule: UpdateRule, expr: sp.Expr, t: sp.Symbol, notes: list, decaying: list) -> sp.Expr:
-    """expr in its t → ∞ limit: Piecewise takes its branch for large t, β^(t+…) → 0, else sp.limit."""
-    def branch(pw):
-        for e, c in pw.args:
-            if c == sp.true:
-                return e
-            if c.free_symbols - {t}:
-                raise NotLinearizable(f"{rule.name}: {_short(pw)} switches on a condition that involves more "
-                                      "than the step counter; it cannot be linearised")
-            if bool(c.subs(t, 10**9)):
-                return e
-        raise NotLinearizable(f"{rule.name}: {_short(pw)} has no branch for large t")
-
-    if expr.has(sp.Piecewise):
-        before = expr
-        expr = expr.replace(lambda e: isinstance(e, sp.Piecewise) and e.has(t), branch)
-        if expr != before:
-            note = "the step counter's Piecewise takes its branch for large t (the first-step case is transient)"
-            if note not in notes:
-                notes.append(note)
-
-    def decay(p):
-        decaying.append(p.base)
-        note = f"{sp.sstr(p.base)}^(t+1) -> 0 as t -> oo (assumes 0 <= {sp.sstr(p.base)} < 1)"
-        if note not in notes:
-            notes.append(note)
-        return sp.S.Zero
-
-    expr = expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp.has(t) and not e.base.has(t), decay)
-    if expr.has(t):
-        lim = sp.limit(expr, t, sp.oo)
-        if lim.has(t) or lim.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or isinstance(lim, sp.Limit):
-            raise NotLinearizable(f"{rule.name}: {_short(expr)} depends on the step counter and has no finite "
-                                  "limit as t -> oo that SymPy can take")
-        notes.append(f"limit t -> oo taken by SymPy in {_short(expr, 40)}")
-        expr = lim
-    return expr
-
-
-def _check_smooth(rule: UpdateRule, i: int, expr: sp.Expr, state: set) -> None:
-    for node in sp.preorder_traversal(expr):
-        kind = next((f for f in _NONSMOOTH if isinstance(node, f)), None)
-        if kind is None:
-            continue
-        if node.free_symbols & state or node.has(rule.oracle):
-            raise NotLinearizable(f"{rule.name}: {_short(node)} in the update of {_entry_name(rule, i)} "
-                                  f"{_NONSMOOTH[kind]}")
-
-
 def _jacobian_at_fixed_point(rule, F: sp.Matrix, state: tuple, notes: list) -> tuple[sp.Matrix, dict]:
     """∂F/∂s at the fixed point θ* = 0 (the minimum of ½λθ²), the other entries solving F(s) = s.
 
@@ -244,19 +164,16 @@ def linearize(rule: UpdateRule) -> Linearization:
     if "lr" not in rule.hyper:
         raise AnalysisError(f"{rule.name}: no hyperparameter 'lr'; the analysis is in x = lr*lambda")
     lr = rule.hyper["lr"]
-    notes: list[str] = []
-    decaying: list[sp.Expr] = []
-    counters = _counters(rule)
-    keep = [i for i in range(len(rule.state)) if i not in counters]
-    updates = [rule.update[i] for i in keep]
-    for c in counters:
-        t = rule.state[c]
-        updates = [_drop_counter(rule, u, t, notes, decaying) for u in updates]
-        notes.insert(0, f"the step counter {_entry_name(rule, c)} is dropped: the rule is analysed in its "
-                        "t -> oo limit")
-    state = tuple(rule.state[i] for i in keep)
-    for i, u in zip(keep, updates):
-        _check_smooth(rule, i, u, set(state))
+    try:  # NotDifferentiable and a missing t -> oo limit are both ValueErrors with a one-line message
+        base, notes = rule.asymptotic()
+        base.require_differentiable()
+    except ValueError as exc:
+        raise NotLinearizable(str(exc)) from None
+    if rule.counter is not None:
+        notes.insert(0, f"the step counter {_entry_name(rule, rule.counter)} is dropped: the rule is analysed in "
+                        "its t -> oo limit")
+    decaying = rule.decaying_bases()
+    state, updates, keep = base.state, list(base.update), [k for k in range(len(rule.state)) if k != rule.counter]
     y = sp.Dummy("y")
     F = sp.Matrix([u.replace(rule.oracle, sp.Lambda(y, lam * y)) for u in updates])
     J = F.jacobian(sp.Matrix(state))

@@ -1,5 +1,5 @@
 """The derivation of any rule's analysis, every step checked: the rule-level facts of
-:func:`derive.update_rule.rule_derivation` (iteration matrix, characteristic polynomial, continuous limit,
+:func:`rule_derivation` (iteration matrix, characteristic polynomial, continuous limit,
 fixed points), then the linear analysis of :mod:`derive.analysis.linear`: the characteristic polynomial in
 z and x = lr·λ, the Schur–Cohn/Jury conditions, the boundary of the stable interval as a root of one
 condition (proved for every value of the other hyperparameters), and the stable interval itself at the
@@ -14,7 +14,139 @@ import sympy as sp
 
 from derive.analysis import linear
 from derive.derivation import Derivation
-from derive.update_rule import UpdateRule, rule_derivation
+from derive.update_rule import UpdateRule
+
+
+def rule_derivation(rule: UpdateRule, expected: dict | None = None, name: str | None = None,
+                    summary: str = "") -> "Derivation":
+    """The rule-level facts of any rule, each step checked: its quadratic linearisation (the iteration
+    matrix computed two ways: from the map on L = ½λθ², and from the Jacobian with g' = λ), the
+    characteristic polynomial (det(zI − M) against the Berkowitz algorithm), the continuous-time limit
+    through the slow manifold of the state (the invariance of the manifold and the vector field proved to
+    first order in η), and the fixed points (the map leaves them unchanged).  A rule with a step counter is
+    taken in its t → ∞ form and says so; a non-differentiable rule gets no linearisation, and says why.
+    ``expected`` may hold the same objects written independently by hand (keys ``jacobian``,
+    ``iteration_matrix``, ``characteristic_polynomial`` in λ and z, ``continuous_limit``); each step then
+    also proves that SymPy's computation equals them."""
+    expected = expected or {}
+    lam = sp.Symbol("lambda", real=True)
+    z = sp.Symbol("z")
+    base, notes = rule.asymptotic()
+    eta = base.hyper["lr"]
+    new = sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in rule.state])
+    d = Derivation(name or rule.name, f"{rule.title}: the update rule as a dynamical system", summary=summary)
+    d.given(new, rule.as_matrix(), "the update; g(x) is the gradient of L at x, coordinate-wise")
+    if notes:
+        state = sp.Matrix(base.state)
+        d.given(sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in base.state]), base.as_matrix(),
+                "for t -> oo, without the step counter: " + "; ".join(notes))
+    smooth = not base.nonsmooth()
+    raw = base.on_quadratic(lam).jacobian(sp.Matrix(base.state)) if smooth else None
+    linear = smooth and not (raw.free_symbols & set(base.state))
+    if smooth and not linear:
+        d.given(r"\text{no constant } M(\lambda)", sp.Symbol(r"\partial s^{+}/\partial s"),
+                "on L = lambda theta^2/2 the map is not linear in its state (its Jacobian depends on the state), so "
+                "there is no constant iteration matrix; linearise at a fixed point or freeze the state-dependent "
+                "factors (e.g. Adam's preconditioner)")
+    if linear:
+        if "jacobian" in expected:
+            d.equal(base.jacobian(), expected["jacobian"], "Jacobian of the map; g' is the local curvature",
+                    display=r"\frac{\partial s^{+}}{\partial s}")
+        m = base.iteration_matrix(lam)
+        y = sp.Dummy("y")
+        via_jacobian = base.as_matrix().jacobian(sp.Matrix(base.state)).doit()
+        via_jacobian = via_jacobian.replace(lambda e: isinstance(e, sp.Subs), lambda e: e.doit())
+        via_jacobian = via_jacobian.replace(lambda e: isinstance(e, sp.Derivative) and e.expr.func == rule.oracle,
+                                            lambda e: lam)
+        via_jacobian = via_jacobian.replace(rule.oracle, sp.Lambda(y, lam * y))
+        d.equal(m, via_jacobian, "on L = lambda theta^2/2 (g(x) = lambda x) the map is linear; its matrix is the "
+                "Jacobian with the curvature g' = lambda", display=r"M(\lambda)")
+        if "iteration_matrix" in expected:
+            d.equal(m, expected["iteration_matrix"], "the iteration matrix written by hand", display=r"M(\lambda)")
+        p = base.characteristic_polynomial(lam, z)
+        d.equal(p, m.charpoly(z).as_expr(), "characteristic polynomial det(z I - M), against the Berkowitz algorithm",
+                display=r"\det(zI - M(\lambda))")
+        if "characteristic_polynomial" in expected:
+            d.equal(p, expected["characteristic_polynomial"], "the characteristic polynomial written by hand",
+                    display=r"\det(zI - M(\lambda))")
+        d.result("iteration_matrix", m).result("characteristic_polynomial", p)
+    elif not smooth:
+        func, entry, _ = base.nonsmooth()[0]
+        d.given(r"\text{no linearisation}", sp.Symbol(r"\operatorname{%s}" % func),
+                f"the update of {entry} contains {func}, which is not differentiable everywhere: no Jacobian, "
+                "no iteration matrix, no characteristic polynomial")
+    _continuous_limit_steps(d, base, eta, expected.get("continuous_limit"))
+    _fixed_point_steps(d, base)
+    for key in ("jacobian",):
+        if key in expected:
+            d.result(key, expected[key])
+    return d
+
+
+def _continuous_limit_steps(d, rule: UpdateRule, eta: sp.Symbol, expected) -> None:
+    """Prove the slow manifold and the vector field to first order in η on the generic oracle
+    g(x) = c₀ + c₁x + c₂x²: the first-order terms involve only g(θ) and g'(θ), which take independent
+    values there, so an identity in c₀, c₁, c₂, θ is the identity for every smooth g."""
+    try:
+        manifold, field = rule.slow_manifold(eta)
+    except ValueError as exc:
+        d.given(r"\dot\theta", sp.Symbol(r"\text{none}"), f"no continuous-time limit: {exc}")
+        return
+    c0, c1, c2 = sp.symbols("c_0 c_1 c_2", real=True)
+    y = sp.Dummy("y")
+    oracle = sp.Lambda(y, c0 + c1 * y + c2 * y**2)
+
+    def concrete(e):
+        e = e.replace(lambda a: isinstance(a, sp.Derivative) and a.expr.func == rule.oracle,
+                      lambda a: sp.diff(oracle(a.expr.args[0]), *a.variables))
+        return e.replace(rule.oracle, oracle)
+
+    state = list(rule.state)
+    on = {s: concrete(v) for s, v in manifold.items()}
+    slow = [s for s in state if s not in manifold]
+    update = {s: concrete(u).subs(on, simultaneous=True) for s, u in zip(state, rule.update)}
+    eps = sp.Dummy("h")
+    for s, value in manifold.items():  # Y(x) after the step equals the updated fast entry, to O(η²)
+        moved = concrete(value).subs({x: update[x] for x in slow}, simultaneous=True)
+        residual = (update[s] - moved).subs(eta, eps)
+        orders = sp.Matrix([sp.simplify(residual.subs(eps, 0)), sp.simplify(sp.diff(residual, eps).subs(eps, 0))])
+        d.equal(orders, sp.zeros(2, 1), f"slow manifold {sp.sstr(s)} = {sp.sstr(value)}: it is invariant under the "
+                "map to first order in eta (orders eta^0 and eta^1 of the residual, on g(x) = c0 + c1 x + c2 x^2)",
+                display=r"%s^{+} - Y(\theta^{+})\;\big|_{\eta^0,\,\eta^1}" % sp.latex(s))
+    for s, f in zip(slow, field):
+        moved = update[s].subs(eta, eps)
+        orders = sp.Matrix([sp.simplify(moved.subs(eps, 0) - s),
+                            sp.simplify(sp.diff(moved, eps).subs(eps, 0) - concrete(f))])
+        d.equal(orders, sp.zeros(2, 1), f"on the slow manifold {sp.sstr(s)}^+ = {sp.sstr(s)} + eta ({sp.sstr(f)}) "
+                "+ O(eta^2): the vector field of the ODE in time t = k eta", display=r"\big(%s^{+}\big|_{\eta=0} - "
+                r"%s,\; \partial_\eta %s^{+}\big|_{\eta=0} - \dot %s\big)" % ((sp.latex(s),) * 4))
+    if expected is not None:
+        d.equal(field, expected, "the continuous-time limit written by hand", display=r"\dot s")
+    d.result("continuous_limit", field)
+    if manifold:
+        d.result("slow_manifold", sp.Matrix(list(manifold.values())))
+
+
+def _fixed_point_steps(d, rule: UpdateRule) -> None:
+    try:
+        points = rule.fixed_points()
+    except ValueError as exc:
+        d.given(r"s^{*}", sp.Symbol(r"\text{not solved}"), f"fixed points: {exc}")
+        return
+    x = sp.Dummy("x")
+    state = sp.Matrix(rule.state)
+    gsym = sp.Symbol("g^*", real=True)
+    residuals = [(fp, (rule.as_matrix().replace(rule.oracle, sp.Lambda(x, gsym)) - state).subs(fp)) for fp in points]
+    unverified = [fp for fp, r in residuals if not all(sp.simplify(e) == 0 for e in r)]
+    if unverified:
+        d.given(r"s^{*}", sp.Symbol(r"\text{partly solved}"), f"fixed points: SymPy's solve returned {len(unverified)} "
+                "candidate(s) that do not satisfy the map identically (they hold only on a branch it assumed); "
+                "they are not shown")
+    for fp in [fp for fp, _ in residuals if fp not in unverified]:
+        at = (rule.as_matrix().replace(rule.oracle, sp.Lambda(x, gsym)) - state).subs(fp)
+        where = ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in fp.items())
+        d.equal(at, sp.zeros(len(rule.state), 1), "fixed points: the map leaves the state unchanged",
+                display=r"s^{+} - s \;\big|_{%s}" % where)
 
 
 def _summary(rule: UpdateRule, lin, si, values: dict) -> str:

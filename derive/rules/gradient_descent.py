@@ -166,7 +166,7 @@ def quadratic_stability() -> Derivation:
 
 def gd_derivation() -> Derivation:
     """The GD update rule's Jacobian, linearization, characteristic polynomial and limit."""
-    from derive.update_rule import rule_derivation
+    from derive.analysis.rule_analysis import rule_derivation
 
     rule = gd_rule()
     wd, z = rule.hyper["weight_decay"], sp.Symbol("z")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.derivation import Derivation
-from derive.update_rule import UpdateRule, g, rule_derivation
+from derive.update_rule import UpdateRule, g
 
 eta = sp.Symbol("eta", positive=True)
 beta = sp.Symbol("beta", positive=True)
