@@ -205,3 +205,38 @@ def test_a_step_function_exercises_nothing_and_says_so(capsys, monkeypatch):
     assert code == 0 and [c["name"] for c in rep["configurations"]] == ["base"] and rep["exercised"] == []
     assert [m["hyperparameter"] for m in rep["not_exercised"]] == KEYS["adam"]
     assert all("step function" in m["why"] for m in rep["not_exercised"])
+
+
+AGGMO = '''
+import numpy as np
+
+
+def make_aggmo(lr, beta1, beta2, average=True):
+    """Lucas et al. (2019), Algorithm 1 with two velocities, written from the paper."""
+    class AggMo:
+        def init(self, params):
+            return {"v1": np.zeros_like(params), "v2": np.zeros_like(params)}
+
+        def step(self, params, grads, state):
+            v1 = beta1 * state["v1"] - grads
+            v2 = beta2 * state["v2"] - grads
+            step = (v1 + v2) / 2 if average else v1 + v2
+            return params + lr * step, {"v1": v1, "v2": v2}
+    return AggMo()
+
+
+def make_aggmo_summed(lr, beta1, beta2):
+    return make_aggmo(lr, beta1, beta2, average=False)
+'''
+
+
+def test_aggmo_degree_three_rule_through_verify_impl(tmp_path):
+    """The two-buffer rule (degree-3 characteristic polynomial) against a hand-written AggMo: agree in every
+    configuration, beta1 (default 0) exercised; summing the velocities instead of averaging them differs."""
+    from verify import implementation
+
+    (tmp_path / "aggmo_impl.py").write_text(AGGMO)
+    rep = implementation.verify(f"{tmp_path / 'aggmo_impl.py'}:make_aggmo", "aggmo", steps=40)
+    assert rep["agree"] and {e["hyperparameter"] for e in rep["exercised"]} == {"lr", "beta1", "beta2"}
+    rep = implementation.verify(f"{tmp_path / 'aggmo_impl.py'}:make_aggmo_summed", "aggmo", steps=40)
+    assert not rep["agree"]
