@@ -217,18 +217,25 @@ def _time_limit(seconds: float):
 def cmd_modified_equation(args) -> int:
     from verify import modified_equation as modified
 
+    if args.rule is None and args.set:
+        raise UsageError("--set fixes a rule's hyperparameters: give --rule too (without it the rule is GD)")
     try:
         with _time_limit(MODIFIED_EQUATION_SECONDS):
-            rep = modified.report(args.loss, args.params, args.order)
+            if args.rule is None:
+                rep = modified.report(args.loss, args.params, args.order)
+            else:
+                rep = modified.rule_report(args.rule, args.loss, args.params, args.order, args.set)
     except _OutOfTime:
-        raise UsageError(f"the derivation did not finish within {MODIFIED_EQUATION_SECONDS:g} s; "
-                         "give a lower --order or a simpler loss") from None
+        raise UsageError(f"the derivation did not finish within {MODIFIED_EQUATION_SECONDS:g} s; give a lower "
+                         "--order, a simpler loss" + (", or numbers for the hyperparameters (--set KEY=VALUE)"
+                                                      if args.rule is not None else "")) from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except RuntimeError as exc:  # the derivation did not check: our fault, not the user's
         print(f"ldyn: internal error: {exc}", file=sys.stderr)
         return 1
-    print(_dump(rep) if args.json else modified.format_report(rep))
+    fmt = modified.format_report if args.rule is None else modified.format_rule_report
+    print(_dump(rep) if args.json else fmt(rep))
     return 0
 
 
@@ -341,12 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stability)
 
-    m = sub.add_parser("modified-equation", help="the modified flow GD really follows, for your loss")
+    m = sub.add_parser("modified-equation", help="the modified flow GD (or any smooth rule) really follows, "
+                       "for your loss")
     m.add_argument("--loss", required=True, help="loss formula, e.g. 'theta**4/4 - theta**2/2' or '(x*y-1)**2/2'")
     m.add_argument("--params", help="parameter names in order, comma-separated (default: theta first, then sorted)")
     m.add_argument("--order", type=int, default=None,
                    help="highest power of eta kept (default 3, or the loss's limit if lower: 6, 4, 3, 3, 2, 1 "
-                        "for 1..6 parameters; 2 with transcendental functions, 1 with a parameter in a denominator)")
+                        "for 1..6 parameters; 2 with transcendental functions, 1 with a parameter in a denominator; "
+                        "a rule with buffers: default 1, at most 2)")
+    m.add_argument("--rule", default=None, metavar="SPEC",
+                   help="the update rule: a catalogue name (gd, heavy-ball, nesterov, qhm, ...) or a .rule file "
+                        "(default: GD); rules with buffers go through their slow manifold, time t = k*lr")
+    m.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="fix a hyperparameter other than lr (which stays symbolic, eta) to a number; repeatable")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_modified_equation)
 

@@ -87,3 +87,151 @@ def format_report(rep: dict) -> str:
     lines.append(f"first-order modified loss: L + eta/4 |grad L|^2 = {rep['modified_loss']}")
     lines.append(f"checked by SymPy: {rep['check']}")
     return "\n".join(lines)
+
+
+# -- any rule: ``ldyn modified-equation --rule SPEC`` ------------------------------------------------
+
+#: highest --order for a rule with buffers (the slow manifold to eta^(K+1) grows fast)
+MAX_STATE_ORDER = 2
+#: default --order for a rule with buffers (one-step rules use DEFAULT_ORDER, capped like GD)
+DEFAULT_STATE_ORDER = 1
+
+
+def parse_sets(items) -> dict:
+    """``["beta=0.9", ...]`` -> {"beta": Rational(9, 10)}: exact numbers (0.9 is 9/10), ValueError otherwise."""
+    out = {}
+    for item in items or []:
+        key, sep, text = str(item).partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise ValueError(f"--set takes KEY=VALUE (e.g. --set momentum=0.9), got {item!r}")
+        try:
+            value = sp.Rational(text)
+        except (TypeError, ValueError):
+            raise ValueError(f"--set {key}: {text!r} is not a finite number") from None
+        if key in out:
+            raise ValueError(f"--set {key} given twice")
+        out[key] = value
+    return out
+
+
+def rule_report(spec: str, loss_text: str, params_text: str | None, order: int | None = None,
+                sets=None) -> dict:
+    """The modified equation of the rule ``spec`` (catalogue name or .rule file) on a user loss.
+
+    Time t = k*lr; lr stays symbolic (eta); ``sets`` (``KEY=VALUE`` strings) fix other hyperparameters,
+    the rest stay symbolic.  Keys as :func:`report` (``vector_field``, ``fields``, ``modified_loss``:
+    null unless the field is a gradient) plus ``rule``, ``hyperparameters``, ``time``,
+    ``time_scale`` s and ``regularizer`` R (f0 + eta f1 = -s grad(L + R)), ``slow_manifold``, ``notes``.
+    Bad input raises ValueError (RuleNotFound, a KeyError, is turned into one)."""
+    from derive.analysis.modified_equation import rule_modified_equation
+    from derive.analysis.slow_manifold import lift
+    from derive.expressions import parse_loss
+    from derive.rules.library import RuleNotFound, resolve
+
+    if order is not None and not 1 <= order <= MAX_ORDER:
+        raise ValueError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
+    try:
+        rule = resolve(spec)
+    except RuleNotFound as exc:
+        raise ValueError(str(exc)) from None
+    values = parse_sets(sets)
+    names = None if params_text is None else [p.strip() for p in params_text.split(",") if p.strip()]
+    expr, params = parse_loss(loss_text, names)
+    if any(p.name == "eta" for p in params):
+        raise ValueError("'eta' is the step size; name the loss's parameters otherwise")
+    if len(params) > MAX_PARAMS:
+        raise ValueError(f"the loss has {len(params)} parameters; at most {MAX_PARAMS} are supported")
+    if _has_denominator(expr, params) and len(params) > MAX_PARAMS_RATIONAL:
+        raise ValueError(f"a rational loss with a parameter in a denominator is supported for at most "
+                         f"{MAX_PARAMS_RATIONAL} parameters, this one has {len(params)}")
+    limit, kind = max_order(expr, params)
+    stateful = len(rule.state) - (rule.counter is not None) > 1
+    if stateful and MAX_STATE_ORDER < limit:
+        limit, kind = MAX_STATE_ORDER, f"a rule with buffers ({rule.name}: the slow manifold grows fast)"
+    if order is None:
+        order = min(DEFAULT_STATE_ORDER if stateful else DEFAULT_ORDER, limit)
+    if order > limit:
+        raise ValueError(f"--order {order} is too high for {kind}: at most {limit}")
+    notes = lift(rule, expr, params, values).notes  # cheap; raises the same input errors as the derivation
+    d = rule_modified_equation(rule, expr, params, order, values=values)
+    check = d.check()
+    if not check.ok:
+        bad = [s for s in check.steps if not s.ok]
+        raise RuntimeError(f"the derivation of the modified equation did not check: {bad[0].step.reason} "
+                           f"({bad[0].status}); please report this rule and loss")
+    r = d.results
+    if any(e.has(sp.Abs, sp.sign) for f in r["fields"] for e in f):
+        notes.append("|.| appears on the slow manifold (sqrt of a square, e.g. Adam's second moment): the field "
+                     "is smooth, and the expansion valid, only where no gradient component vanishes")
+    text = lambda e: None if e is None else sp.sstr(e)  # noqa: E731
+    return {"rule": rule.name, "loss": sp.sstr(expr), "params": [p.name for p in params], "order": order,
+            "hyperparameters": {k: sp.sstr(v) for k, v in values.items()},
+            "time": "t = k*lr (k steps of size lr = eta)",
+            "vector_field": [sp.sstr(e) for e in r["vector_field"]],
+            "fields": [[sp.sstr(e) for e in f] for f in r["fields"]],
+            "time_scale": text(r.get("time_scale")), "regularizer": text(r.get("regularizer")),
+            "modified_loss": text(r.get("modified_loss")),
+            "slow_manifold": {b.name: sp.sstr(v) for b, v in zip(r.get("buffers", []), r.get("slow_manifold", []))},
+            "notes": notes, "check": check.summary(), "latex": d.to_latex(check)}
+
+
+def format_rule_report(rep: dict) -> str:
+    fixed = ", ".join(f"{k}={v}" for k, v in rep["hyperparameters"].items())
+    lines = [f"rule {rep['rule']}" + (f" ({fixed})" if fixed else "") + f" on L({', '.join(rep['params'])}) = "
+             f"{rep['loss']}",
+             f"follows, up to O(eta^{rep['order'] + 1}) and in time t = k*lr, the flow theta' = f0 + eta f1 + ...:"]
+    for b, v in rep["slow_manifold"].items():
+        lines.append(f"  (slow manifold) {b} = {v}")
+    for n, f in enumerate(rep["fields"]):
+        for p, e in zip(rep["params"], f):
+            lines.append(f"  f{n}[{p}] = {e}")
+    if rep["time_scale"] is not None:
+        lines.append(f"f0 = -s grad L with time scale s = {rep['time_scale']}")
+    if rep["regularizer"] is not None:
+        lines.append(f"f0 + eta f1 = -s grad(L + R) with R = {rep['regularizer']}")
+    for note in rep["notes"]:
+        lines.append(f"note: {note}")
+    lines.append(f"checked by SymPy: {rep['check']}")
+    return "\n".join(lines)
+
+
+def flow_gap(rule, loss: sp.Expr, params, values: dict, etas, t_final: float, theta0, order: int = 1) -> dict:
+    """Run the lambdified rule (``rule.numpy_map``) for t_final/eta steps from θ0 with its buffers ON
+    the derived slow manifold, and integrate each truncated modified flow f0 + ... + eta^p f_p
+    (p = 0..order) with ``scipy.integrate.solve_ivp`` (rtol 1e-12) to t_final.  Returns
+    {"gaps": {p: [|θ_k − Θ(t_final)| per eta]}, "ratios": {p: [gap(eta_i)/gap(eta_{i+1})]}}: a field
+    correct to O(eta^p) gives gaps O(eta^(p+1)), so halving eta divides them by ~2^(p+1)."""
+    import numpy as np
+    from scipy.integrate import solve_ivp
+
+    from derive.analysis.modified_equation import eta as eta_sym
+    from derive.analysis.modified_equation import rule_modified_equation
+
+    d = rule_modified_equation(rule, loss, params, order, values=values)
+    fields = d.results["fields"]
+    slow = dict(zip(d.results.get("buffers", []), d.results.get("slow_manifold", [])))
+    grad = sp.lambdify([params], [sp.diff(loss, p) for p in params], "numpy")
+    grad_fn = lambda th: np.asarray(grad(th), dtype=float)  # noqa: E731
+    theta0 = np.asarray(theta0, dtype=float)
+    n, m = len(params), len(rule.state) - 1
+    buffers = list(slow)
+    vfun = sp.lambdify([eta_sym, *params], [slow[b] for b in buffers], "numpy") if buffers else None
+    floats = {k: float(v) for k, v in values.items()}
+    gaps = {p: [] for p in range(order + 1)}
+    for e in etas:
+        step = rule.numpy_map(grad_fn, lr=e, **floats)
+        state = [theta0.copy()]
+        if vfun is not None:
+            v0 = np.asarray(vfun(e, *theta0), dtype=float)
+            state += [np.array([v0[i * m + k] for i in range(n)]) for k in range(m)]
+        for _ in range(int(round(t_final / e))):
+            state = list(step(*state))
+        for p in range(order + 1):
+            vf = [sum((fields[c][i] * eta_sym**c for c in range(p + 1)), sp.S.Zero) for i in range(n)]
+            fn = sp.lambdify([eta_sym, *params], vf, "numpy")
+            sol = solve_ivp(lambda t, y: np.asarray(fn(e, *y), dtype=float), (0.0, t_final), theta0,
+                            method="DOP853", rtol=1e-12, atol=1e-14)
+            gaps[p].append(float(np.linalg.norm(state[0] - sol.y[:, -1])))
+    ratios = {p: [g[i] / g[i + 1] for i in range(len(g) - 1)] for p, g in gaps.items()}
+    return {"gaps": gaps, "ratios": ratios}
