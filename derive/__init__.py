@@ -5,7 +5,9 @@
 - ``resolve(spec)`` a catalogue rule name or a ``.rule`` path -> ``UpdateRule``; ``rule_names()``;
 - ``linearize``, ``jury_conditions``, ``stable_interval`` (any rule on a quadratic);
 - ``rule_analysis(rule)`` the checked derivation ``ldyn derive SPEC`` prints;
-- ``Derivation`` and ``derivation(name)`` for the catalogue of derivations (``ldyn derive --list``).
+- ``Derivation``; the catalogue of derivations is :mod:`derive.catalogue` (``ldyn derive --list``).
+
+No export shares a name with a submodule (``from derive import catalogue`` must stay the module).
 """
 import importlib
 
@@ -23,7 +25,6 @@ _EXPORTS = {
     "stable_interval": "derive.analysis.linear:stable_interval",
     "rule_analysis": "derive.analysis.rule_analysis:rule_analysis",
     "Derivation": "derive.derivation:Derivation",
-    "derivation": "derive.catalogue:build",
 }
 
 __all__ = list(_EXPORTS)

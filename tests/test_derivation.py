@@ -1,7 +1,7 @@
 """The Derivation engine: what it proves, refutes, spot-checks and refuses to pass."""
 import sympy as sp
 
-from derive import derivation as dv
+import derive.derivation as dv
 from derive.derivation import Derivation
 
 x = sp.Symbol("x", real=True)

@@ -175,3 +175,11 @@ def test_no_folder_holds_more_than_15_modules():
             assert len(modules) <= 15, f"{folder.relative_to(ROOT)} holds {len(modules)} modules"
             if folder != ROOT / pkg and modules:  # a folder of data (derive/rules/text) needs no __init__
                 assert (folder / "__init__.py").exists(), f"{folder.relative_to(ROOT)} is not a package"
+
+
+def test_sources_hold_no_control_characters():
+    """A '\\b' or '\\t' typed into a non-raw string becomes a control character that LaTeX rejects."""
+    for pkg in (*PACKAGES, "tests"):
+        for path in (ROOT / pkg).rglob("*.py"):
+            bad = [c for c in path.read_text() if ord(c) < 32 and c not in "\n"]
+            assert not bad, f"{path.relative_to(ROOT)} holds control character(s) {sorted(set(map(ord, bad)))}"

@@ -152,3 +152,14 @@ def test_ldyn_derive_any_rule(tmp_path, capsys):
     assert main(["derive", str(bad)]) == 2
     assert capsys.readouterr().err.strip() == f"ldyn: error: {bad}:2: unknown function 'h'; known: g, abs, sign, " \
         "max, min, acos, asin, atan, cos, cosh, exp, log, sigmoid, sin, sinh, softplus, sqrt, tan, tanh"
+
+
+def test_public_api_exports_resolve_and_never_shadow_a_submodule():
+    import pkgutil
+
+    import derive
+
+    assert not set(derive.__all__) & {m.name for m in pkgutil.iter_modules(derive.__path__)}
+    for name in derive.__all__:
+        assert getattr(derive, name) is not None
+    assert derive.resolve("qhm").name == "qhm"

@@ -1,9 +1,11 @@
 """Audits of a source's displayed equations against SymPy (``ldyn audit hermosis [--json]``).
 
 An audit is a list of records ``{number, claim, status, derived, reason}`` (see
-derive/theories/hermosis_audit.py).  Exit code of :func:`main_audit`: 0 when every claim was decided
-("holds" or "differs": a "differs" is a finding about the source, not a failure of ours), 1 when
-any claim is "undecided" (SymPy could neither prove nor refute it), 2 for an unknown audit name.
+derive/theories/hermosis_audit.py); ``status`` is "holds" (computed), "definition" (a definition or
+assumption of the source), "holds-approx" (holds only under the source's approximation, named in the
+reason), "differs" or "undecided".  Exit code of :func:`main_audit`: 0 when every claim was decided
+(a "differs" is a finding about the source, not a failure of ours), 1 when any claim is "undecided"
+(SymPy could neither prove nor refute it), 2 for an unknown audit name.
 """
 from __future__ import annotations
 
@@ -25,18 +27,18 @@ def run(name: str) -> list[dict]:
 
 
 def format_table(records: list[dict]) -> str:
-    """A plain-text table: number, status, claim (LaTeX), then the derived form and reason for
-    every claim that does not hold; a count line at the end."""
-    lines = [f"{'no.':>4}  {'status':<9}  claim"]
+    """A plain-text table: number, status, claim (LaTeX); for every claim that is not a computed
+    "holds" the reason, and the derived form where it is not the claim; a count line at the end."""
+    from derive.theories.hermosis_audit import count_line
+
+    lines = [f"{'no.':>4}  {'status':<12}  claim"]
     for r in records:
-        lines.append(f"{r['number']:>4}  {r['status']:<9}  {r['claim']}")
+        lines.append(f"{r['number']:>4}  {r['status']:<12}  {r['claim']}")
         if r["status"] != "holds":
-            lines.append(f"{'':>4}  {'':<9}  derived: {r['derived']}")
-            lines.append(f"{'':>4}  {'':<9}  reason:  {r['reason']}")
-    counts = {st: sum(1 for r in records if r["status"] == st) for st in ("holds", "differs", "undecided")}
-    equations = len({r["number"] for r in records})
-    lines.append(f"{len(records)} claims in {equations} displayed equations: "
-                 + ", ".join(f"{n} {st}" for st, n in counts.items()))
+            if r["derived"] != r["claim"]:
+                lines.append(f"{'':>4}  {'':<12}  derived: {r['derived']}")
+            lines.append(f"{'':>4}  {'':<12}  reason:  {r['reason']}")
+    lines.append(count_line(records))
     return "\n".join(lines)
 
 

@@ -16,11 +16,25 @@ class InputError(ValueError):
     """Bad user input: the CLI prints the message on one line and exits with code 2."""
 
 
+def checked_results(derivation, names) -> dict:
+    """The named results of ``derivation``, each the value of a checked step (proved, spot-checked or given:
+    a cited tuning); a result that is only stated, or tied to a failed step, is an internal error."""
+    check = derivation.check()
+    out = {}
+    for name in names:
+        tie = check.result_status(name)
+        if tie is None or tie.status not in ("proved", "spot-checked", "given"):
+            raise RuntimeError(f"{derivation.name}: the result {name} is not the value of a checked step "
+                               f"({'missing' if tie is None else tie.status})")
+        out[name] = derivation.results[name]
+    return out
+
+
 @lru_cache(maxsize=1)
 def _gd_closed_forms():
     from derive.rules import gradient_descent as gdd
 
-    r = gdd.quadratic_stability().results
+    r = checked_results(gdd.quadratic_stability(), ("factor", "eta_critical", "eta_optimal", "rate_optimal"))
     mu, L, lmax = sp.Symbol("mu", positive=True), sp.Symbol("L", positive=True), sp.Symbol("lambda_max", positive=True)
     return {"factor": sp.lambdify((gdd.eta, gdd.lam), r["factor"]),
             "eta_critical": sp.lambdify(lmax, r["eta_critical"]),
@@ -151,6 +165,15 @@ def _complex(z) -> dict:
     return {"re": z.real, "im": z.imag}
 
 
+@lru_cache(maxsize=1)
+def _tuning_results() -> dict:
+    from derive.analysis import momentum_tuning as dt
+
+    return checked_results(dt.momentum_tuning(), ("hb_eta", "hb_beta", "hb_rate", "nesterov_eta", "nesterov_beta",
+                                                  "nesterov_rate", "nesterov_standard_eta", "nesterov_standard_beta",
+                                                  "nesterov_standard_rate", "gd_rate"))
+
+
 def momentum_tuning_report(method: str, mu: float, L: float) -> dict:
     """Optimal (η, β, rate) on a spectrum in [μ, L]; for Nesterov also the standard tuning.
 
@@ -160,7 +183,7 @@ def momentum_tuning_report(method: str, mu: float, L: float) -> dict:
     mu, L = _finite_positive(mu, "--mu"), _finite_positive(L, "--L")
     if mu > L:
         raise InputError(f"--mu must not exceed --L, got mu={mu:g} > L={L:g}")
-    r = dt.momentum_tuning().results
+    r = _tuning_results()
     ev = lambda k: float(r[k].subs({dt.mu: mu, dt.Lmax: L}))  # noqa: E731
     if method == "heavy-ball":
         out = {"eta": ev("hb_eta"), "beta": ev("hb_beta"), "rate": ev("hb_rate")}

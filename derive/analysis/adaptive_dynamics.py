@@ -9,9 +9,12 @@ linearization on a quadratic, and the sign-descent limit.
   (38/η at β₁ = 0.9: J. M. Cohen et al., "Adaptive gradient methods at the edge of
   stability", 2022).
 * As ε → 0 the first step, and every step without memory (β₁ = β₂ = 0) or with a constant
-  gradient, is sign descent θ⁺ = θ − η sign(g) (L. Balles, P. Hennig, ICML 2018); for general
-  β and t the ratio m̂/√v̂ is only bounded (Kingma & Ba 2015, Section 2.1), which is where the
-  symbolic derivation stops.
+  gradient, is sign descent θ⁺ = θ − η sign(g) (L. Balles, P. Hennig, ICML 2018).  For general
+  β and t the ratio m̂_t/√v̂_t is only bounded: by Cauchy–Schwarz (given) its supremum over gradient
+  sequences is S_t = (1 − β₁)/√(1 − β₂) · √((1 − γᵗ)/(1 − γ)) · √(1 − β₂ᵗ)/(1 − β₁ᵗ), γ = β₁²/β₂.
+  Kingma & Ba (2015, Section 2.1) claim |Δ_t| ≤ α(1 − β₁)/√(1 − β₂) when 1 − β₁ > √(1 − β₂) and
+  |Δ_t| ≤ α otherwise: the second case fails at t = 2 (S₂² − 1 = (β₂ − β₁)²/(β₂(1 + β₁)²)), the
+  first holds at the default betas for t ≤ 209 and fails from t = 210 (S_t → 7.27 > √10).
 """
 from __future__ import annotations
 
@@ -139,7 +142,6 @@ def frozen_preconditioner() -> Derivation:
             "in x = eta p lambda, the step times the preconditioned curvature: heavy ball's polynomial with "
             "x replaced by (1 - beta_1) x", display=r"\det(zI - M)\big|_{x = \eta p\lambda}")
     delta = sp.Symbol("delta", positive=True)  # delta = 1 - beta_1 > 0
-    xr = sp.Symbol("x", real=True)
     d.given(delta, 1 - b1, "write delta = 1 - beta_1 > 0 (0 < beta_1 < 1 is assumed)")
     d.given(r"\text{stable}", r"P(1) > 0,\; P(-1) > 0,\; |a_0| < 1",
             "Jury / Schur-Cohn: both roots of a real monic quadratic P inside the unit circle")
@@ -149,7 +151,7 @@ def frozen_preconditioner() -> Derivation:
     d.equal((1 - a1 + a0).subs(b1, 1 - delta), delta * (hi_d - x), "P(-1) with beta_1 = 1 - delta",
             display=r"P(-1)")
     d.positive(delta, "so P(-1) > 0 iff x is below the root of P(-1)", display=r"\delta")
-    d.equivalent(sp.And(xr > 0, hi_d - xr > 0), xr, sp.Interval.open(0, hi_d), "P(1) > 0 and P(-1) > 0")
+    d.equivalent(sp.And(x > 0, hi_d - x > 0), x, sp.Interval.open(0, hi_d), "P(1) > 0 and P(-1) > 0")
     hi = sp.simplify(hi_d.subs(delta, 1 - b1))
     d.equal(hi.subs(b1, sp.Rational(9, 10)), 38, "at beta_1 = 0.9: preconditioned sharpness below 38/eta",
             display=r"x_{\max}\big|_{\beta_1 = 0.9}")
@@ -163,30 +165,40 @@ def frozen_preconditioner() -> Derivation:
 def sign_descent() -> Derivation:
     """Adam → sign descent as ε → 0, where SymPy can prove it, and where it stops."""
     eta, b1, b2, eps = ad.eta, ad.beta1, ad.beta2, ad.eps
-    gp = sp.Symbol("g", positive=True)
-    gn = sp.Symbol("g", negative=True)
+    a = sp.Symbol("a", positive=True)  # |g|: the cases g = a > 0 and g = -a < 0
     d = Derivation("adam-sign-descent", "Adam as sign descent in the limit eps -> 0",
                    summary="Without memory, at the first step, and under a constant gradient, Adam's step tends to "
                            "-eta sign(g) as eps -> 0. With memory the ratio m-hat/sqrt(v-hat) is no longer a sign and "
-                           "SymPy cannot follow it for every gradient sequence; what it can do is give the exact "
-                           "supremum (Cauchy-Schwarz, stated as given), which for long runs exceeds the bound "
-                           "Kingma & Ba 2015 state in their Section 2.1.")
+                           "SymPy cannot follow it for every gradient sequence; what it can do is give its supremum "
+                           "S_t over gradient sequences in closed form (from Cauchy-Schwarz, stated as given, and its "
+                           "attainment, proved). Kingma & Ba 2015 (Section 2.1) state |Delta_t| <= alpha (1 - beta_1)/"
+                           "sqrt(1 - beta_2) when 1 - beta_1 > sqrt(1 - beta_2) and |Delta_t| <= alpha otherwise. The "
+                           "second case fails already at t = 2 (whenever beta_1 != beta_2); the first holds at the "
+                           "default betas (0.9, 0.999) for every t up to 209 and fails from t = 210, S_t tending to "
+                           "about 7.27 instead of sqrt(10) = 3.16. That the second case is false was noted on "
+                           "Mathematics Stack Exchange (question 3325577); the exact supremum and the first case's "
+                           "failure at t = 210 "
+                           "are computed here.")
     d.references.append("L. Balles, P. Hennig, Dissecting Adam: the sign, magnitude and variance of stochastic "
                         "gradients, ICML 2018")
     d.references.append("D. P. Kingma, J. Ba, Adam, ICLR 2015, Section 2.1 (the bound on the effective step)")
+    d.references.append("'The upper bound of the effective stepsize of the Adam optimizer', Mathematics Stack Exchange "
+                        "question 3325577 (2019): its answer shows the second case false (t = 2, g_2 = 0) and argues "
+                        "for the first, which fails from t = 210 at the default betas (computed here)")
     step = lambda gr: -eta * gr / (sp.sqrt(gr**2) + eps)  # noqa: E731 - beta_1 = beta_2 = 0, or the first step
     d.given(sp.Symbol(r"\Delta\theta"), -eta * sp.Symbol("g") / (sp.Symbol("|g|") + eps),
             "Adam's step with beta_1 = beta_2 = 0 (every step), or at the first step or under a constant "
             "gradient for any betas (both proved in the derivation 'adam')")
-    d.equal(sp.limit(step(gp), eps, 0, "+"), -eta, "g > 0: the limit eps -> 0+",
-            display=r"\lim_{\epsilon\to0^+}\Delta\theta\,\big|_{g>0}")
-    d.equal(sp.limit(step(gn), eps, 0, "+"), eta, "g < 0", display=r"\lim_{\epsilon\to0^+}\Delta\theta\,\big|_{g<0}")
-    d.equal(sp.limit(step(gp) / (-eta), eps, 0, "+") - sp.sign(gp), 0,
+    d.equal(sp.Limit(step(a), eps, 0, "+"), -eta, "g = a > 0: the limit eps -> 0+",
+            display=r"\lim_{\epsilon\to0^+}\Delta\theta\,\big|_{g = a}")
+    d.equal(sp.Limit(step(-a), eps, 0, "+"), eta, "g = -a < 0",
+            display=r"\lim_{\epsilon\to0^+}\Delta\theta\,\big|_{g = -a}")
+    d.equal(sp.Limit(step(a) / (-eta), eps, 0, "+") - sp.sign(a), 0,
             "so the step is -eta sign(g): sign descent, whose size ignores |g|",
-            display=r"\lim_{\epsilon\to0^+}\frac{\Delta\theta}{-\eta} - \operatorname{sign}(g)")
-    d.equal(sp.diff(step(gp), eps).subs(eps, 0), eta / gp,
-            "first order in eps: Delta theta = -eta sign(g) + eta eps / g + O(eps^2); the limit is not uniform "
-            "as g -> 0", display=r"\partial_\epsilon \Delta\theta\,\big|_{\epsilon = 0,\,g>0}")
+            display=r"\lim_{\epsilon\to0^+}\frac{\Delta\theta}{-\eta}\Big|_{g = a} - \operatorname{sign}(a)")
+    d.equal(sp.diff(step(a), eps).subs(eps, 0), eta / a,
+            "first order in eps: Delta theta = -eta sign(g) + eta eps sign(g)/|g| + O(eps^2); the limit is not "
+            "uniform as g -> 0", display=r"\partial_\epsilon \Delta\theta\,\big|_{\epsilon = 0,\,g = a}")
     g1, g2 = sp.symbols("g_1 g_2", positive=True)
     m2, v2 = (b1 * g1 + g2) / (1 + b1), (b2 * g1**2 + g2**2) / (1 + b2)
     d.equal((1 - b1) * (b1 * g1 + g2) / (1 - b1**2), m2,
@@ -201,6 +213,19 @@ def sign_descent() -> Derivation:
             sp.Rational(9, 19) * sp.sqrt(sp.Rational(1999, 999)),
             "but not otherwise: g = (1, 0) at beta = (0.9, 0.999) gives 0.67, a step of 0.67 eta",
             display=r"\frac{\hat m_2}{\sqrt{\hat v_2}}\Big|_{g = (1, 0)}")
+    _update_supremum(d, b1, b2)
+    return d
+
+
+#: the claim of Kingma & Ba (2015), Section 2.1, for eps = 0: |Delta_t| <= alpha (1 - beta_1)/sqrt(1 - beta_2)
+#: when 1 - beta_1 > sqrt(1 - beta_2), |Delta_t| <= alpha otherwise
+DEFAULT_BETAS = (sp.Rational(9, 10), sp.Rational(999, 1000))
+#: the last t at which their bound sqrt(10) holds at the default betas (computed in _update_supremum)
+KB_LAST_T = 209
+
+
+def _update_supremum(d: Derivation, b1: sp.Symbol, b2: sp.Symbol) -> None:
+    """S_t = sup over gradient sequences of |m̂_t|/√v̂_t, and Kingma & Ba's two-case bound against it."""
     k = sp.Symbol("k", integer=True, nonnegative=True)  # k = t - i, the age of a gradient
     w = (1 - b1) * b1**k  # the EMA weight of m on the gradient of age k
     u = (1 - b2) * b2**k  # and of v on its square
@@ -210,24 +235,52 @@ def sign_descent() -> Derivation:
             "for general t SymPy cannot bound the ratio for every sequence: Cauchy-Schwarz (a theorem, given) "
             "with m_t = sum_k w_k g_k, v_t = sum_k u_k g_k^2 gives this, with equality iff g_k is proportional "
             "to w_k/u_k (gradients growing like (beta_2/beta_1)^(t-k))")
-    d.equal(sp.Sum(w**2 / u, (k, 0, tt - 1)), bound2,
-            "the geometric sum, gamma = beta_1^2/beta_2", display=r"\sum_{k=0}^{t-1} \frac{w_k^2}{u_k}")
+    d.equal(bound2 - bound2.subs(tt, tt - 1), (w**2 / u).subs(k, tt - 1),
+            "Sigma_t = (1 - beta_1)^2 (1 - gamma^t)/((1 - beta_2)(1 - gamma)), gamma = beta_1^2/beta_2 != 1, adds "
+            "the term of age t - 1 at each step", display=r"\Sigma_t - \Sigma_{t-1}")
+    d.equal(bound2.subs(tt, 0), 0, "and Sigma_0 = 0: by induction Sigma_t = sum_{k<t} w_k^2/u_k (the geometric sum)",
+            display=r"\Sigma_0")
     d.equal(sp.Sum(w * (w / u), (k, 0, tt - 1)) - sp.Sum(u * (w / u)**2, (k, 0, tt - 1)), 0,
             "at the extremal sequence m_t = v_t = that sum, so the bound is attained: it is the supremum",
             display=r"m_t - v_t\,\big|_{g_k = w_k/u_k}")
-    sup = sp.sqrt(bound2) * sp.sqrt(1 - b2**tt) / (1 - b1**tt)
+    sup = (1 - b1) / sp.sqrt(1 - b2) * sp.sqrt((1 - gamma**tt) / (1 - gamma)) * sp.sqrt(1 - b2**tt) / (1 - b1**tt)
+    d.given(sp.Symbol("S_t"), sup, "S_t := sup over gradient sequences of |m-hat_t|/sqrt(v-hat_t) (eps = 0, "
+            "0 < beta_1, beta_2 < 1): sqrt(Sigma_t) sqrt(1 - beta_2^t)/(1 - beta_1^t) with the bias corrections. "
+            "It rests on the Cauchy-Schwarz step (given) and its attainment (proved); every line below is about "
+            "this closed form")
     d.result("sup_ratio", sup)
-    defaults = {b1: sp.Rational(9, 10), b2: sp.Rational(999, 1000)}
+    d.equal(sup.subs(tt, 1), 1, "t = 1: one gradient, the step is its sign", display=r"S_1")
+    d.given(r"\frac{|\Delta_t|}{\alpha}", sp.Piecewise(((1 - b1) / sp.sqrt(1 - b2), 1 - b1 > sp.sqrt(1 - b2)),
+                                                        (1, True)), relation="<=",
+            reason="Kingma & Ba's claim (Section 2.1, eps = 0, Delta_t = alpha m-hat_t/sqrt(v-hat_t)), quoted to be "
+                   "tested: it is true for every t only if S_t stays below it")
+    s2 = (sup**2).subs(tt, 2)
+    d.equal(s2 - 1, (b2 - b1)**2 / (b2 * (1 + b1)**2), "t = 2: S_2^2 - 1 > 0 whenever beta_1 != beta_2, so the "
+            "second case (|Delta| <= alpha) fails already at t = 2 (gradients g_1 = (1 - beta_1)/(1 - beta_2) "
+            "beta_1/beta_2, g_2 = (1 - beta_1)/(1 - beta_2))", display=r"S_2^2 - 1")
+    alt = {b1: sp.Rational(99, 100), b2: sp.Rational(999, 1000)}
+    d.positive((sp.sqrt(1 - b2) - (1 - b1)).subs(alt), "e.g. beta = (0.99, 0.999) is in the second case",
+               display=r"\sqrt{1-\beta_2} - (1-\beta_1)\,\big|_{\beta = (0.99,\,0.999)}")
+    d.positive(s2.subs(alt) - 1, "and there S_2 > 1: a step larger than alpha at t = 2",
+               display=r"S_2^2 - 1\,\big|_{\beta = (0.99,\,0.999)}")
+    defaults = dict(zip((b1, b2), DEFAULT_BETAS))
     kb = ((1 - b1) / sp.sqrt(1 - b2)).subs(defaults)
-    limit = sp.limit(sup.subs(defaults), tt, sp.oo)
-    d.equal(limit, (1 - b1).subs(defaults) / sp.sqrt(((1 - b2) * (1 - gamma)).subs(defaults)),
-            "sup over sequences of |m-hat_t|/sqrt(v-hat_t) as t -> infinity at beta = (0.9, 0.999): about 7.27",
-            display=r"\lim_{t\to\infty}\sup\frac{|\hat m_t|}{\sqrt{\hat v_t}}")
-    d.positive(limit - kb, "which exceeds Kingma & Ba's stated bound (1 - beta_1)/sqrt(1 - beta_2) = sqrt(10) "
-               "(Section 2.1): that bound holds at t = 1 but not for every gradient sequence",
-               display=r"7.27\ldots - \sqrt{10}")
+    d.positive((1 - b1 - sp.sqrt(1 - b2)).subs(defaults), "the default betas (0.9, 0.999) are in the first case: "
+               "the claimed bound is (1 - beta_1)/sqrt(1 - beta_2) = sqrt(10)",
+               display=r"1-\beta_1 - \sqrt{1-\beta_2}\,\big|_{\beta = (0.9,\,0.999)}")
+    over = sp.Heaviside((sup**2).subs(defaults) - kb**2)  # 1 where S_t exceeds the bound, 0 where it holds
+    d.equal(sp.Sum(over, (tt, 1, KB_LAST_T)), 0, f"at the default betas S_t^2 is rational: exact arithmetic at "
+            f"each t = 1, ..., {KB_LAST_T} (theta = Heaviside) finds S_t < sqrt(10): the bound holds up to t = "
+            f"{KB_LAST_T}", display=r"\#\{t \le %d : S_t > \sqrt{10}\}" % KB_LAST_T)
+    d.equal(sp.Sum(over, (tt, 1, KB_LAST_T + 1)), 1, f"and fails at t = {KB_LAST_T + 1}: the first case fails too",
+            display=r"\#\{t \le %d : S_t > \sqrt{10}\}" % (KB_LAST_T + 1))
+    limit = sp.Rational(1, 7) * sp.sqrt(2590)
+    d.equal(sp.Limit(sup.subs(defaults), tt, sp.oo), limit,
+            "as t -> infinity S_t tends to (1 - beta_1)/sqrt((1 - beta_2)(1 - beta_1^2/beta_2)), about 7.27 at "
+            "beta = (0.9, 0.999)", display=r"\lim_{t\to\infty} S_t")
     d.result("sup_limit_default_betas", limit)
-    return d
+    d.positive(limit - kb, "which exceeds Kingma & Ba's sqrt(10) by a factor 1/sqrt(1 - beta_1^2/beta_2), about 2.3",
+               display=r"\lim_{t\to\infty} S_t - \sqrt{10}")
 
 
 def rmsprop_update() -> Derivation:

@@ -97,8 +97,6 @@ def heavy_ball_energy() -> Derivation:
 def descent_lemma() -> Derivation:
     """One GD step on an ℓ-smooth loss decreases it iff 0 < η < 2/ℓ."""
     L0, G = sp.Symbol("L(theta)", real=True), sp.Symbol(r"\|g\|^2", nonnegative=True)
-    Gp = sp.Symbol(r"\|g\|^2", positive=True)
-    etar = sp.Symbol("eta", real=True)
     d = Derivation("descent-lemma", "The descent lemma: the step-size condition for an ell-smooth loss",
                    summary="For a loss whose gradient is ell-Lipschitz, one gradient step of size eta decreases the "
                            "loss by at least eta(1 - ell eta/2)|g|^2: a guaranteed decrease iff 0 < eta < 2/ell, "
@@ -112,12 +110,12 @@ def descent_lemma() -> Derivation:
     d.equal(bound, L0 - eta * (1 - ell * eta / 2) * G,
             "substitute y = x - eta g: g^T(y - x) = -eta |g|^2 and |y - x|^2 = eta^2 |g|^2",
             display=r"L(x) + g^\top(y - x) + \tfrac{\ell}{2}\|y - x\|^2\,\big|_{y = x - \eta g}")
-    d.equivalent(sp.And(etar > 0, 1 - ell * etar / 2 > 0), etar, sp.Interval.open(0, 2 / ell),
+    d.equivalent(sp.And(eta > 0, 1 - ell * eta / 2 > 0), eta, sp.Interval.open(0, 2 / ell),
                  "a guaranteed decrease (for g != 0) iff eta (1 - ell eta/2) > 0")
-    dec = eta * (1 - ell * eta / 2) * Gp
+    dec = eta * (1 - ell * eta / 2) * G
     d.solution(sp.Eq(sp.diff(dec, eta), 0), eta, 1 / ell, "the guaranteed decrease is largest where its derivative "
                "in eta vanishes")
-    d.equal(dec.subs(eta, 1 / ell), Gp / (2 * ell), "there it is |g|^2 / (2 ell)",
+    d.equal(dec.subs(eta, 1 / ell), G / (2 * ell), "there it is |g|^2 / (2 ell)",
             display=r"\eta(1 - \tfrac{\ell\eta}{2})\|g\|^2\,\big|_{\eta = 1/\ell}")
     d.result("decrease", eta * (1 - ell * eta / 2) * G)
     d.result("eta_max", 2 / ell)

@@ -2,7 +2,11 @@
 
 * Oscillator: with time step h, mass m and friction γ, the choice η = h²/m,
   β = 1 − γh/m turns θ_{n+1} = θ_n + β(θ_n − θ_{n−1}) − η∇L(θ_n) into
-  m θ'' + γ θ' + ∇L(θ) = O(h)  (and back: m = h²/η, γ = (1 − β)h/η).
+  m θ'' + γ θ' + ∇L(θ) = O(h)  (and back: m = h²/η, γ = (1 − β)h/η).  Exactly, heavy ball is
+  m(θ_{n+1} − 2θ_n + θ_{n−1})/h² + γ(θ_n − θ_{n−1})/h = −∇L(θ_n): friction as a backward difference.
+  N. Qian (Neural Networks 12, 1999) discretizes the friction forward, (θ_{n+1} − θ_n)/Δt, and gets
+  learning rate ε = Δt²/(m + μΔt), momentum p = m/(m + μΔt), i.e. m = pΔt²/ε, μ = (1 − p)Δt/ε.
+  For the same (η, β) = (ε, p) and h = Δt: Qian's friction is ours, his mass is βm = m − γh.
 * Modified equation: at fixed β, iterates θ_n = Θ(nη) follow, up to O(η²),
   Θ' = −∇L̃/(1 − β) with L̃ = L + η(1 + β)/(4(1 − β)²)‖∇L‖², momentum's implicit
   regularizer (Ghosh, Lyu, Zhang, Lee, ICLR 2023; β = 0 gives Barrett & Dherin's η/4).
@@ -35,19 +39,59 @@ def oscillator_limit() -> Derivation:
                  "$\\beta = 1 - \\gamma h/m$, the recursion divided by $\\eta$ is "
                  "$m\\ddot\\theta + \\gamma\\dot\\theta + \\nabla L(\\theta) + O(h)$: the damped oscillator with "
                  "mass $m$ and friction $\\gamma$. Conversely $m = h^2/\\eta$, $\\gamma = (1-\\beta)h/\\eta$; "
-                 "with $h = \\sqrt\\eta$ (unit mass), the friction is $(1-\\beta)/\\sqrt\\eta$."),
-        references=["B. T. Polyak (1964)", "W. Su, S. Boyd and E. Candes, JMLR 17 (2016), for Nesterov's ODE"])
-    tn, tp, tm, vn, vp = sp.symbols("theta_n theta_{n+1} theta_{n-1} v_n v_{n+1}", real=True)
+                 "with $h = \\sqrt\\eta$ (unit mass), the friction is $(1-\\beta)/\\sqrt\\eta$. "
+                 "Exactly, heavy ball is this oscillator with the friction as a backward difference; Qian (1999) "
+                 "takes it as a forward difference and gets mass $p\\Delta t^2/\\epsilon$, friction "
+                 "$(1-p)\\Delta t/\\epsilon$ for learning rate $\\epsilon$ and momentum $p$: for the same "
+                 "$(\\eta, \\beta)$ and step, the same friction and the mass $\\beta m = m - \\gamma h$."),
+        references=["B. T. Polyak (1964)", "W. Su, S. Boyd and E. Candes, JMLR 17 (2016), for Nesterov's ODE",
+                    "N. Qian, On the momentum term in gradient descent learning algorithms, Neural Networks 12 "
+                    "(1999) 145-151 (its discretization as restated in M. Hjorth-Jensen's lecture notes, "
+                    "compphysics.github.io/MachineLearning, week 40; the paper itself was not read here)"])
+    tn, tp, tm, vn, vp = sp.symbols(r"theta_n \theta_{n+1} \theta_{n-1} v_n v_{n+1}", real=True)
     d.equal((tn + (beta * vn - eta * G(tn))).subs(vn, tn - tm), tn + beta * (tn - tm) - eta * G(tn),
             "velocity form with v_n = theta_n - theta_{n-1}: the two-step recursion", display=r"\theta_{n+1}")
+    d.given(eta, eta_h, "the choice of step: time step h squared over the mass m")
+    d.given(beta, beta_h, "and of momentum: 1 - gamma h/m, with friction gamma")
     resid = (th(t + h) - T - beta_h * (T - th(t - h)) + eta_h * G(T)) / eta_h
     series = sp.series(resid, h, 0, 1).removeO().doit()
     d.equal(series, m * sp.diff(T, t, 2) + gamma * sp.diff(T, t) + G(T),
             "Taylor-expand theta(t +- h); eta = h^2/m, beta = 1 - gamma h/m; terms of order h dropped",
             display=r"\frac{\theta(t+h) - \theta - \beta(\theta - \theta(t-h)) + \eta G(\theta)}{\eta}\Big|_{h^0}")
-    d.solution([sp.Eq(eta, h**2 / m), sp.Eq(beta, 1 - gamma * h / m)], (m, gamma),
-               (h**2 / eta, (1 - beta) * h / eta), "the mapping back: mass and friction from (eta, beta, h)")
+    d.solution(sp.Eq(eta, h**2 / m), m, h**2 / eta, "the mapping back: the mass from (eta, h)")
+    d.solution(sp.Eq(beta, 1 - gamma * h / m).subs(m, h**2 / eta), gamma, (1 - beta) * h / eta,
+               "and the friction from (eta, beta, h)")
+    # the exact scheme: central second difference, backward-difference friction
+    d.equal((tp - tn - beta_h * (tn - tm) + eta_h * G(tn)) / eta_h,
+            m * (tp - 2 * tn + tm) / h**2 + gamma * (tn - tm) / h + G(tn),
+            "exactly (no expansion): heavy ball divided by eta is the oscillator with the friction as a backward "
+            "difference (theta_n - theta_(n-1))/h", display=r"\frac{\theta_{n+1} - \theta_n - \beta(\theta_n - "
+            r"\theta_{n-1}) + \eta G(\theta_n)}{\eta}")
+    # Qian (1999): the friction as a forward difference
+    mq, muq, dt = sp.symbols("m_Q mu_Q Delta_t", positive=True)
+    eps, pq = sp.symbols("epsilon p", positive=True)
+    qian = mq * (tp - 2 * tn + tm) / dt**2 + muq * (tp - tn) / dt + G(tn)
+    d.given(qian, 0, "Qian (1999): m_Q theta'' + mu_Q theta' = -grad L discretized with the friction as "
+            "a forward difference (theta_(n+1) - theta_n)/Delta t")
+    d.positive(sp.diff(qian, tp), "it is linear in theta_(n+1) with this positive coefficient, so it has one root",
+               display=r"\partial_{\theta_{n+1}}(\text{Qian's scheme})")
+    d.solution(sp.Eq(qian, 0), tp, tn + mq / (mq + muq * dt) * (tn - tm) - dt**2 / (mq + muq * dt) * G(tn),
+               "solved for theta_(n+1): heavy ball with learning rate epsilon = Delta t^2/(m_Q + mu_Q Delta t) and "
+               "momentum p = m_Q/(m_Q + mu_Q Delta t)")
+    d.solution([sp.Eq(eps, dt**2 / (mq + muq * dt)), sp.Eq(pq, mq / (mq + muq * dt))], (mq, muq),
+               (pq * dt**2 / eps, (1 - pq) * dt / eps), "Qian's mass and friction from (epsilon, p, Delta t)")
+    d.equal((pq * dt**2 / eps).subs({pq: beta_h, eps: eta_h, dt: h}), m - gamma * h,
+            "the same (eta, beta) = (epsilon, p) and step h = Delta t: Qian's mass is ours minus gamma h, i.e. beta m",
+            display=r"m_Q\big|_{\epsilon = \eta,\ p = \beta,\ \Delta t = h}")
+    d.equal(((1 - pq) * dt / eps).subs({pq: beta_h, eps: eta_h, dt: h}), gamma,
+            "and his friction is ours", display=r"\mu_Q\big|_{\epsilon = \eta,\ p = \beta,\ \Delta t = h}")
+    d.equal(qian.subs({mq: m - gamma * h, muq: gamma, dt: h}),
+            m * (tp - 2 * tn + tm) / h**2 + gamma * (tn - tm) / h + G(tn),
+            "so the two schemes are one recursion: moving the friction from a forward to a backward difference "
+            "moves gamma h of mass (an O(h) change, invisible in the limit h -> 0)",
+            display=r"\text{Qian's scheme}\big|_{m_Q = m - \gamma h,\ \mu_Q = \gamma,\ \Delta t = h}")
     d.result("eta", eta_h).result("beta", beta_h).result("mass", h**2 / eta).result("friction", (1 - beta) * h / eta)
+    d.result("qian_mass", m - gamma * h).result("qian_friction", gamma)
     return d
 
 
@@ -108,10 +152,9 @@ def critical_sharpness() -> Derivation:
                  "threshold (the edge of stability)."),
         references=["J. Cohen, S. Kaur, Y. Li, J. Z. Kolter and A. Talwalkar, Gradient descent on neural "
                     "networks typically occurs at the edge of stability, ICLR 2021"])
-    from derive.rules.momentum import _jury, char_coefficients, heavy_ball_rule, nesterov_rule
+    from derive.rules.momentum import _jury, char_coefficients, heavy_ball_rule, nesterov_rule, x as xr
 
-    xr = sp.Symbol("x", real=True)
-    d.equivalent(sp.Abs(1 - xr) < 1, xr, sp.Interval.open(0, 2), "GD: |1 - x| < 1")
+    d.equivalent(sp.Abs(1 - xr) < 1, xr, sp.Interval.open(0, 2), "GD: |1 - x| < 1 (x = eta lambda > 0)")
     for name, rule in [("heavy ball", heavy_ball_rule()), ("Nesterov", nesterov_rule())]:
         d.given(r"\text{%s}" % name, sp.Symbol("z") ** 2 + sp.Symbol("a_1") * sp.Symbol("z") + sp.Symbol("a_0"),
                 f"{name}: its characteristic polynomial, with a_1, a_0 below")

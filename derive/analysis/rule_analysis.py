@@ -85,14 +85,14 @@ def rule_derivation(rule: UpdateRule, expected: dict | None = None, name: str | 
 
 def _continuous_limit_steps(d, rule: UpdateRule, eta: sp.Symbol, expected) -> None:
     """Prove the slow manifold and the vector field to first order in η on the generic oracle
-    g(x) = c₀ + c₁x + c₂x²: the first-order terms involve only g(θ) and g'(θ), which take independent
-    values there, so an identity in c₀, c₁, c₂, θ is the identity for every smooth g."""
+    g(x) = b₀ + b₁x + b₂x²: the first-order terms involve only g(θ) and g'(θ), which take independent
+    values there, so an identity in b₀, b₁, b₂, θ is the identity for every smooth g."""
     try:
         manifold, field = rule.slow_manifold(eta)
     except ValueError as exc:
         d.given(r"\dot\theta", sp.Symbol(r"\text{none}"), f"no continuous-time limit: {exc}")
         return
-    c0, c1, c2 = sp.symbols("c_0 c_1 c_2", real=True)
+    c0, c1, c2 = sp.symbols("b_0 b_1 b_2", real=True)  # not c_k: those name the Schur-Cohn conditions
     y = sp.Dummy("y")
     oracle = sp.Lambda(y, c0 + c1 * y + c2 * y**2)
 
@@ -101,6 +101,11 @@ def _continuous_limit_steps(d, rule: UpdateRule, eta: sp.Symbol, expected) -> No
                       lambda a: sp.diff(oracle(a.expr.args[0]), *a.variables))
         return e.replace(rule.oracle, oracle)
 
+    kinks = rule.nonsmooth()
+    if kinks:  # no derivative at the kink: claim only the rest point of the buffers and the leading-order field
+        func, entry, node = kinks[0]
+        where = f"where the argument of {func} in the update of {entry} is 0"
+        manifold = {s: v.subs(eta, 0) for s, v in manifold.items()}
     state = list(rule.state)
     on = {s: concrete(v) for s, v in manifold.items()}
     slow = [s for s in state if s not in manifold]
@@ -109,9 +114,14 @@ def _continuous_limit_steps(d, rule: UpdateRule, eta: sp.Symbol, expected) -> No
     for s, value in manifold.items():  # Y(x) after the step equals the updated fast entry, to O(η²)
         moved = concrete(value).subs({x: update[x] for x in slow}, simultaneous=True)
         residual = (update[s] - moved).subs(eta, eps)
+        if kinks:
+            d.equal(sp.simplify(residual.subs(eps, 0)), 0, f"{sp.sstr(s)} relaxes to {sp.sstr(value)}: the rest "
+                    f"point of its update at eta = 0 (to order eta^0 only: the rule is not differentiable {where})",
+                    display=r"%s^{+} - Y(\theta^{+})\;\big|_{\eta^0}" % sp.latex(s))
+            continue
         orders = sp.Matrix([sp.simplify(residual.subs(eps, 0)), sp.simplify(sp.diff(residual, eps).subs(eps, 0))])
         d.equal(orders, sp.zeros(2, 1), f"slow manifold {sp.sstr(s)} = {sp.sstr(value)}: it is invariant under the "
-                "map to first order in eta (orders eta^0 and eta^1 of the residual, on g(x) = c0 + c1 x + c2 x^2)",
+                "map to first order in eta (orders eta^0 and eta^1 of the residual, on g(x) = b0 + b1 x + b2 x^2)",
                 display=r"%s^{+} - Y(\theta^{+})\;\big|_{\eta^0,\,\eta^1}" % sp.latex(s))
     for s, f in zip(slow, field):
         moved = update[s].subs(eta, eps)
@@ -219,7 +229,7 @@ def rule_analysis(rule: UpdateRule, values: dict[str, float] | None = None, name
         exact = sp.nsimplify(si.expr.subs(vals))
     conds = [sp.factor(c.subs(vals)) for c in lin.conditions]
     conds = [c for c in conds if c.has(x)]
-    xr = sp.Symbol("x", real=True)
+    xr = x  # x = eta lambda > 0: solveset works within that assumption
     if si.status == "bounded" and exact is not None and conds:
         d.equivalent(sp.And(xr > 0, *(c.subs(x, xr) > 0 for c in conds)), xr, sp.Interval.open(0, exact),
                      "at the given hyperparameters: the stable step sizes x = eta lambda")

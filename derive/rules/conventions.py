@@ -218,11 +218,11 @@ def weight_decay_coupling() -> Derivation:
     d.equal(sp.expand(two_c - two_d), -eta * mu * wd * th,
             "so after the second step (same gradient g at the common theta_1, buffer from zero) theta differs by "
             "-eta mu lambda theta_0", display=r"\theta_{2,\mathrm{L2}} - \theta_{2,\mathrm{dec}}")
-    gp, thp = sp.Symbol("g", positive=True), sp.Symbol("theta", positive=True)
+    gp, thp = sp.Symbol("g_1", positive=True), sp.Symbol("theta_0", positive=True)  # not g, theta: those are real
     ac = _adam_first_step().subs({sp.Function("g")(th): gp}).subs(th, thp)
     adw = _adam_first_step(decay="decoupled-lr").subs({sp.Function("g")(th): gp}).subs(th, thp)
     d.equal(ac, -eta * (gp + wd * thp) / (sp.Abs(gp + wd * thp) + ad.eps),
-            "Adam, first step, coupled L2 (g, theta > 0): the decay is inside the normalized ratio",
+            "Adam, first step from theta_0 with gradient g_1, coupled L2 (g_1, theta_0 > 0): the decay is inside the normalized ratio",
             display=r"\Delta\theta_{\mathrm{L2}}")
     d.equal(adw, -eta * gp / (gp + ad.eps) - eta * wd * thp, "AdamW, first step: the decay is added outside it",
             display=r"\Delta\theta_{\mathrm{dec}}")

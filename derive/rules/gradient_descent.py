@@ -132,6 +132,8 @@ def quadratic_stability() -> Derivation:
             display=r"\frac{\partial(\theta - \eta H\theta)}{\partial\theta}")
     d.equal(z - eta * sp.diff(lam * z**2 / 2, z), (1 - eta * lam) * z,
             "one GD step along an eigen-direction with eigenvalue lambda")
+    d.equal(sp.cancel((z - eta * sp.diff(lam * z**2 / 2, z)) / z), 1 - eta * lam,
+            "so each step multiplies z by the factor 1 - eta lambda", display=r"z^{+}/z")
     zt = (1 - eta * lam) ** tt * z0
     d.equal((1 - eta * lam) * zt, zt.subs(tt, tt + 1), "so z_t = (1 - eta lambda)^t z_0 solves the recursion")
     d.equivalent(sp.Abs(1 - x) < 1, x, sp.Interval.open(0, 2), "convergence from every start: |1 - eta lambda| < 1")
@@ -144,8 +146,7 @@ def quadratic_stability() -> Derivation:
     d.given(r"\rho(\eta)", sp.Max(sp.Abs(1 - eta * mu), sp.Abs(1 - eta * Lmax)),
             "worst factor over a spectrum in [mu, L]: the extreme eigenvalues decide")
     lmax = sp.Symbol("lambda_max", positive=True)
-    er = sp.Symbol("eta", real=True)
-    d.equivalent(sp.And(er * lmax > 0, er * lmax < 2), er, sp.Interval.open(0, 2 / lmax),
+    d.equivalent(sp.And(eta * lmax > 0, eta * lmax < 2), eta, sp.Interval.open(0, 2 / lmax),
                  "every direction converges iff the stiffest one does: eta < 2/lambda_max")
     d.solution(sp.Eq(1 - eta * mu, -(1 - eta * Lmax)), eta, eta_opt,
                "the candidate minimax step balances the slowest and the fastest direction")
@@ -157,7 +158,9 @@ def quadratic_stability() -> Derivation:
                "a larger step eta*(1+s) has a larger factor eta L - 1 along L: rho grows, so eta* is optimal",
                display=r"(\eta^*(1+s)L - 1) - (\eta^* L - 1)")
     d.equal(1 - eta_opt * mu, (Lmax - mu) / (Lmax + mu), "optimal rate")
-    d.then(((kappa - 1) / (kappa + 1)).subs(kappa, Lmax / mu), "in terms of kappa = L/mu")
+    d.given(kappa, Lmax / mu, "the condition number")
+    d.equal(((Lmax - mu) / (Lmax + mu)).subs(Lmax, kappa * mu), (kappa - 1) / (kappa + 1),
+            "the optimal rate in terms of kappa (L = kappa mu)", display=r"\rho(\eta^*)")
     d.result("factor", 1 - eta * lam).result("eta_critical", 2 / lmax)
     d.result("eta_optimal", eta_opt).result("rate_optimal", (Lmax - mu) / (Lmax + mu))
     d.result("rate_optimal_kappa", (kappa - 1) / (kappa + 1))

@@ -63,7 +63,6 @@ def char_coefficients(rule: UpdateRule) -> tuple[sp.Expr, sp.Expr]:
 def _jury(d: Derivation, a1: sp.Expr, a0: sp.Expr) -> sp.Expr:
     """Append the Jury conditions P(1) > 0, P(-1) > 0 for z² + a₁z + a₀; return the
     upper end of the interval of x they allow (the |a₀| < 1 condition is the caller's)."""
-    xr = sp.Symbol("x", real=True)
     p1, pm1 = sp.expand(1 + a1 + a0), sp.expand(1 - a1 + a0)
     k = -sp.Poly(pm1, x).coeff_monomial(x)
     hi = sp.simplify(pm1.subs(x, 0) / k)
@@ -72,7 +71,7 @@ def _jury(d: Derivation, a1: sp.Expr, a0: sp.Expr) -> sp.Expr:
     d.equal(1 + a1 + a0, x, "P(1)", display="P(1)")
     d.equal(1 - a1 + a0, k * (hi - x), "P(-1)", display="P(-1)")
     d.positive(k, "so P(-1) > 0 iff x is below the root of P(-1)", display=sp.latex(k))
-    d.equivalent(sp.And(xr > 0, hi - xr > 0), xr, sp.Interval.open(0, hi), "P(1) > 0 and P(-1) > 0")
+    d.equivalent(sp.And(x > 0, hi - x > 0), x, sp.Interval.open(0, hi), "P(1) > 0 and P(-1) > 0")
     return hi
 
 

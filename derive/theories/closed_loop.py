@@ -121,7 +121,7 @@ def closed_loop_rnn() -> Derivation:
     d.then(LAM**4 + c3 * LAM**3 + c2 * LAM**2 + c1 * LAM, "coefficients in the order parameters")
     P = (C_ENV * (LAM * sp.eye(2) - A_ENV).inv() * B_ENV)[0]
     d.equal(P, 1 / (LAM - 1) ** 2, "plant transfer function from u to y",
-            display=r"P(\lambda) = C(\lambda I - A)^{-1} B")
+            display=r"C(\lambda I - A)^{-1} B")
     W = U * V.T
     sm_inv = (sp.eye(n) + W / (LAM - S_VU)) / LAM
     d.equal(((LAM * sp.eye(n) - W) * sm_inv).subs(S_VU, overlaps[S_VU]), sp.eye(n),
@@ -130,7 +130,7 @@ def closed_loop_rnn() -> Derivation:
     G = S_ZM + S_ZU * S_VM / (LAM - S_VU)
     d.equal((LAM * z.T * sm_inv * m)[0].subs(S_VU, overlaps[S_VU]), G.subs(overlaps),
             "the agent's transfer function from y to u (u_t includes y_t: h_t = W h_{t-1} + m y_t)",
-            display=r"G(\lambda) = \lambda z^\top(\lambda I - U V^\top)^{-1} m")
+            display=r"\lambda z^\top(\lambda I - U V^\top)^{-1} m")
     d.equal(LAM * (LAM - 1) ** 2 * (LAM - S_VU) * (1 - P * G), red_det,
             "the characteristic polynomial is the loop equation 1 = P(lambda) G(lambda) (times the poles of P "
             "and G, and lambda): it depends on sigma_zm, sigma_zU sigma_Vm, sigma_VU only",

@@ -119,7 +119,7 @@ def covariant_metric() -> Derivation:
     bexp = beta * sp.exp(gamma * tp)
     d.equal(bexp.subs(tp, T - tau) / bexp.subs(tp, T), sp.exp(-gamma * tau),
             "exponential cooling beta(t) = beta e^{gamma t}: the retention mu = beta(t - tau)/beta(t)",
-            display=r"\mu = \beta(t-\tau)/\beta(t)")
+            display=r"\beta(t-\tau)/\beta(t)")
     d.equal(c**2 / h * sp.integrate(bexp, (tp, T - tau, T)) / bexp.subs(tp, T),
             c**2 * (1 - sp.exp(-gamma * tau)) / (gamma * h),
             "the gradient coefficient kappa = (c^2/h) (1/beta(t)) int beta dt' (gradient frozen over the step)",

@@ -3,11 +3,17 @@
 ``audit()`` returns one record per claim: ``{"number", "claim", "status", "derived", "reason"}``.
 ``number`` is the index of the displayed equation in the seed (1..DISPLAYED); a display holding
 several claims (a chain a = b ≈ c, or two equations) gives several records with the same number.
-``status`` comes from SymPy: "holds" when claimed − derived simplifies to 0, "differs" when it is
-nonzero at an exact random rational point (so provably nonzero; ``derived`` is then the corrected
-form), "undecided" otherwise.  Definitions and assumptions are "holds" with reason "definition".
-Derivations use d = 1 (brackets also d = 2, see derive/theories/hermosis.py), a generic smooth H, and, for
-the discrete updates, the gradient frozen over [t − τ, t] and the Euler rule (stated per record).
+``status`` is one of :data:`STATUSES`:
+
+* ``"holds"``: claimed − derived simplifies to 0 (computed by SymPy, no approximation);
+* ``"definition"``: what the theory postulates (a definition or an assumption), not derived;
+* ``"holds-approx"``: claimed − derived simplifies to 0 only under an approximation the seed makes
+  (the gradient frozen over [t − τ, t], or the Euler rule for ∫v); the reason names which;
+* ``"differs"``: the difference is nonzero at an exact random rational point (so provably
+  nonzero; ``derived`` is then the corrected form);
+* ``"undecided"``: neither.
+
+Derivations use d = 1 (brackets also d = 2, see derive/theories/hermosis.py) and a generic smooth H.
 """
 from __future__ import annotations
 
@@ -25,7 +31,16 @@ from derive.theories.hermosis import (U, beta, c, coupled_form, entropic_form, g
 #: the number of displayed equations in the seed
 DISPLAYED = 44
 
-STATUSES = ("holds", "differs", "undecided")
+STATUSES = ("holds", "definition", "holds-approx", "differs", "undecided")
+
+#: what each status means, for tables and notes
+STATUS_LABELS = {"holds": "hold (computed)", "definition": "definitions or assumptions",
+                 "holds-approx": "hold only under the seed's approximation", "differs": "differ",
+                 "undecided": "undecided"}
+
+#: the two approximations the seed makes in its discrete updates
+FROZEN = "the gradient frozen over [t - tau, t] (no. 29)"
+EULER = "the right-endpoint Euler rule int_{t-tau}^t v dt' ~ tau v(t) (no. 27)"
 
 
 def _nonzero_somewhere(expr: Any, points: int = 4, seed: int = 1) -> bool:
@@ -67,11 +82,20 @@ class _Audit:
     def __init__(self):
         self.records: list[dict] = []
 
-    def definition(self, n: int, claim: str, reason: str = "definition") -> None:
-        self.records.append({"number": n, "claim": claim, "status": "holds", "derived": claim, "reason": reason})
+    def definition(self, n: int, claim: str, reason: str = "definition", derived: str | None = None) -> None:
+        """A claim the theory postulates: status "definition" (``derived`` defaults to the claim)."""
+        self.records.append({"number": n, "claim": claim, "status": "definition",
+                             "derived": claim if derived is None else derived, "reason": reason})
 
-    def compare(self, n: int, claim: str, claimed: Any, derived: Any, reason: str, shown: Any = None) -> str:
+    def compare(self, n: int, claim: str, claimed: Any, derived: Any, reason: str, shown: Any = None,
+                approx: tuple[str, ...] = ()) -> str:
+        """Decide claimed = derived; with ``approx`` (the approximations ``derived`` was computed
+        under), a claim that holds is "holds-approx" and the reason names the approximations."""
         status = decide(claimed, derived)
+        if approx and status == "holds":
+            status, reason = "holds-approx", f"{reason}; holds only under {' and '.join(approx)}"
+        elif approx:
+            reason = f"{reason} (derived under {' and '.join(approx)})"
         self.records.append({"number": n, "claim": claim, "status": status,
                              "derived": _latex(shown if shown is not None else derived), "reason": reason})
         return status
@@ -81,7 +105,7 @@ def audit() -> list[dict]:
     """Every displayed equation of seed 002, in order, with a status computed by SymPy."""
     a = _Audit()
     w, Y, X = (symbols(1)[n][0] for n in ("w", "Y", "X"))
-    a.definition(1, r"(U/c, w^1, ..., w^d) = (w^0, \mathbf{w}) \in \mathbb{R}^{d+1}")
+    a.definition(1, r"(U/c, w^1, ..., w^d) = (w^0, \mathbf{w}) \in \mathbb{R}^{d+1}", "definition (coordinates)")
     a.definition(2, r"\frac{\partial S}{\partial U} > 0", "definition (equilibrium: an assumption)")
     Sf = sp.Function("S")
     uu, ww = sp.Function("u")(t), sp.Function("w")(t)
@@ -90,7 +114,7 @@ def audit() -> list[dict]:
               + sp.Subs(sp.Derivative(Sf(U, w), w), (U, w), (uu, ww)).doit() * ww.diff(t),
               "chain rule (along any curve, d = 1)", shown=r"\partial_U S\, dU + \partial_w S\, dw")
     a.definition(4, r"\beta = \frac{\partial S}{\partial U} \qquad Y_{j} = \frac{\partial S}{\partial w^{j}}")
-    a.definition(5, r"T \equiv \frac{1}{\beta} > 0")
+    a.definition(5, r"T \equiv \frac{1}{\beta} > 0", "definition (T > 0: an assumption, as no. 2)")
     a.definition(6, r"\omega = \beta dU + \sum_{j} Y_{j} dw^{j} \in \Omega")
     a.definition(7, r"\omega = dS", "definition (equilibrium condition)")
     ent = entropic_form(1)
@@ -168,43 +192,45 @@ def audit() -> list[dict]:
     a.definition(22, r"v^{i} = \frac{k}{h\beta} \frac{\partial H}{\partial X_{i}}")
     a.definition(23, r"V = \frac{\beta c^2}{k} L")
     M = sp.Symbol("M", positive=True)
-    a.compare(24, r"K = \frac{1}{2} \sum_{i j} M^{ij} Y_{i} Y_{j} = \frac{\beta}{2k}\sum_{ij} g^{ij}X_{i} X_{j}",
-              (M * (beta * X)**2 / 2).subs(M, 1 / (k * beta)), beta * X**2 / (2 * k),
-              "with Y = beta X it holds iff M^{ij} = g^{ij}/(k beta) (solve; implied, not stated by the seed)",
-              shown=r"M^{ij} = g^{ij}/(k\beta)")
+    mass = sp.solve(sp.Eq(M * (beta * X)**2 / 2, beta * X**2 / (2 * k)), M)  # d = 1, g = 1
+    a.definition(24, r"K = \frac{1}{2} \sum_{i j} M^{ij} Y_{i} Y_{j} = \frac{\beta}{2k}\sum_{ij} g^{ij}X_{i} X_{j}",
+                 "definition of the kinetic energy (a postulate of the seed, with an unstated mass tensor): with "
+                 f"Y = beta X it holds iff M^(ij) = g^(ij) * {sp.sstr(mass[0]) if len(mass) == 1 else mass} "
+                 "(sympy.solve, d = 1)", derived=r"M^{ij} = g^{ij}/(k\beta)")
     Hq = quadratic_hamiltonian()
     a.definition(25, r"H = \frac{\beta}{2k} \mathbf{X}^2 + \frac{\beta c^2}{k} L + E(U, \beta)")
     a.compare(26, r"v^{i} = \frac{k}{h\beta} \frac{\partial H}{\partial X_{i}} = \frac{1}{h} X^{i}",
               X / h, k / (h * beta) * sp.diff(Hq, X), "differentiate H", shown=r"X/h")
     X0, X1, w0 = sp.symbols("X_0 X_1 w_0", real=True)
     a.compare(27, r"\mathbf{w}(t) \approx \mathbf{w}(t-\tau) - \frac{\tau}{h} \mathbf{X}(t)", w0 - tau * X1 / h,
-              w0 - tau * (X / h).subs(X, X1), "Euler (right-endpoint rule): int v ~ tau v(t) (approximation)",
-              shown=r"w(t-\tau) - \tfrac{\tau}{h}X(t)")
+              w0 - tau * (X / h).subs(X, X1), "v = X/h (no. 26) integrated", shown=r"w(t-\tau) - \tfrac{\tau}{h}X(t)",
+              approx=(EULER.replace(" (no. 27)", ""),))
     Lw = sp.Function("L")(w)
     a.compare(28, r"F_{i} = -\frac{\beta c^2}{h} \frac{\partial L}{\partial w^{i}}", -beta * c**2 / h * Lw.diff(w),
               -k / h * sp.diff(Hq, w), "F = -(k/h) dH/dw", shown=r"-\tfrac{\beta c^2}{h}\partial_w L")
     bf = sp.Function("beta")
     a.compare(29, r"\mathbf{I}(t) = \frac{c^2}{h} \nabla L \int_{t-\tau}^t \beta(t')dt'",
               c**2 / h * g * sp.Integral(bf(s), (s, t - tau, t)),
-              -sp.Integral(-bf(s) * c**2 / h * g, (s, t - tau, t)), "gradient frozen over the interval "
-              "(approximation)", shown=r"\tfrac{c^2}{h}\nabla L\int\beta")
+              -sp.Integral(-bf(s) * c**2 / h * g, (s, t - tau, t)), "-int F with F from no. 28",
+              shown=r"\tfrac{c^2}{h}\nabla L\int\beta", approx=("the gradient frozen over [t - tau, t] (grad L "
+                                                               "taken out of the integral)",))
     a.compare(30, r"\mathbf{X}(t) = \frac{\beta(t-\tau)}{\beta(t)} \mathbf{X}(t-\tau) + \frac{c^2}{h} \left( "
               r"\frac{1}{\beta(t)} \int_{t-\tau}^t \beta(t') dt'\right ) \nabla L",
               bf(t - tau) / bf(t) * X0 + c**2 / h * sp.Integral(bf(s), (s, t - tau, t)) / bf(t) * g,
               (bf(t - tau) * X0 + c**2 / h * g * sp.Integral(bf(s), (s, t - tau, t))) / bf(t),
-              "divide no. 19 + no. 29 by beta(t)")
+              "divide no. 19 + no. 29 by beta(t)", approx=(FROZEN,))
     a.definition(31, r"\beta(t) = \beta", "definition (assumption: constant temperature)")
     one = sp.Lambda(s, beta)
     a.compare(32, r"\mathbf{I}(t) = \frac{\beta c^2}{h} \nabla L \int_{t-\tau}^t dt' = \frac{\tau c^2}{h}\beta "
               r"\nabla L", tau * c**2 * beta * g / h, beta * c**2 / h * g * sp.integrate(1, (s, t - tau, t)),
-              "integrate", shown=r"\tfrac{\tau c^2}{h}\beta\nabla L")
+              "integrate", shown=r"\tfrac{\tau c^2}{h}\beta\nabla L", approx=(FROZEN,))
     a.compare(33, r"\mathbf{X}(t) = \mathbf{X}(t-\tau) + \frac{\tau c^2}{h} \nabla L", X0 + tau * c**2 * g / h,
-              momentum_update(one), "no. 30 with beta constant")
+              momentum_update(one), "no. 30 with beta constant", approx=(FROZEN,))
     eta, zeta, mu = sp.symbols("eta zeta mu", positive=True)
     a.compare(34, r"\mathbf{X}(t) = \mathbf{X}(t-\tau) + \zeta \nabla L, \ \mathbf{w}(t) \approx \mathbf{w}(t-\tau) "
               r"- \eta \mathbf{X}(t)", [(X0 + zeta * g).subs(zeta, tau * c**2 / h), (w0 - eta * X1).subs(eta, tau / h)],
               [momentum_update(one), w0 - tau * X1 / h], "SGD with zeta = tau c^2/h, eta = tau/h",
-              shown=r"\zeta = \tau c^2/h,\ \eta = \tau/h")
+              shown=r"\zeta = \tau c^2/h,\ \eta = \tau/h", approx=(FROZEN, EULER))
     Hwd = beta * X**2 / (2 * k) + lam * w**2 / 2 + beta * c**2 * Lw / k
     a.definition(35, r"H = \frac{\beta}{2k} \mathbf{X}^2 + \frac{\lambda}{2} \mathbf{w}^2 + V",
                  "definition (note: E is dropped, so dbeta/dt = 0)")
@@ -218,20 +244,21 @@ def audit() -> list[dict]:
     integral = sp.integrate(exp_b(s), (s, t - tau, t))
     a.compare(38, r"\mathbf{I}(t) = \frac{\beta c^2}{h} \nabla L \int_{t-\tau}^t e^{\gamma t'} dt'",
               beta * c**2 / h * g * sp.integrate(sp.exp(gamma * s), (s, t - tau, t)), c**2 / h * g * integral,
-              "no. 29 with beta(t') = beta e^{gamma t'}")
+              "no. 29 with beta(t') = beta e^{gamma t'}", approx=(FROZEN,))
     corrected = c**2 / h * (1 - sp.exp(-gamma * tau)) / gamma * beta * sp.exp(gamma * t) * g
     a.compare(38, r"\mathbf{I}(t) = \frac{c^2}{h} \frac{1-e^{-\gamma \tau}}{\gamma} \beta e^{\gamma t}",
               c**2 / h * (1 - sp.exp(-gamma * tau)) / gamma * beta * sp.exp(gamma * t), c**2 / h * g * integral,
               "the factor grad L is missing (no. 39 uses it)", shown=corrected)
     a.compare(39, r"\mathbf{X}(t) = e^{-\gamma \tau} \mathbf{X}(t-\tau) + \frac{1-e^{-\gamma \tau}}{\gamma} "
               r"\frac{c^2}{h} \nabla L", sp.exp(-gamma * tau) * X0 + (1 - sp.exp(-gamma * tau)) / gamma * c**2 / h * g,
-              momentum_update(exp_b), "no. 30 with beta(t) = beta e^{gamma t}")
+              momentum_update(exp_b), "no. 30 with beta(t) = beta e^{gamma t}", approx=(FROZEN,))
     a.compare(40, r"\mathbf{X}(t) = \mu \mathbf{X}(t-\tau) + (1-\mu) \zeta \nabla L, \ \mathbf{w}(t) = "
               r"\mathbf{w}(t-\tau) - \eta \mathbf{X}(t)",
               [(mu * X0 + (1 - mu) * zeta * g).subs({mu: sp.exp(-gamma * tau), zeta: c**2 / (h * gamma)}),
                (w0 - eta * X1).subs(eta, tau / h)], [momentum_update(exp_b), w0 - tau * X1 / h],
-              "mu = e^{-gamma tau}, zeta = c^2/(h gamma), eta = tau/h; the w update is Euler (the seed writes = "
-              "for an approximation)", shown=r"\mu = e^{-\gamma\tau},\ \zeta = \tfrac{c^2}{h\gamma},\ \eta = \tfrac{\tau}{h}")
+              "mu = e^{-gamma tau}, zeta = c^2/(h gamma), eta = tau/h (the seed writes = for the approximate w update)",
+              shown=r"\mu = e^{-\gamma\tau},\ \zeta = \tfrac{c^2}{h\gamma},\ \eta = \tfrac{\tau}{h}",
+              approx=(FROZEN, EULER))
     a.definition(41, r"H = \sqrt{\mathbf{X}^2 + \frac{k^2}{\beta^2}} + V + E(U, \beta)")
     K = relativistic_kinetic()
     a.compare(42, r"\sqrt{\mathbf{X}^2+\frac{k^2}{\beta^2}} = \frac{k^2}{\beta^2} \sqrt{\frac{\beta^2}{k^2}"
@@ -240,7 +267,8 @@ def audit() -> list[dict]:
               shown=r"\frac{k}{\beta}\sqrt{\frac{\beta^2}{k^2}\mathbf{X}^2 + 1}")
     a.compare(42, r"\approx \frac{k}{\beta} + \frac{\beta}{2k}\mathbf{X}^2 - \frac{\beta^3 (\mathbf{X}^2)^2}{8k^3}",
               k / beta + beta * X**2 / (2 * k) - beta**3 * X**4 / (8 * k**3), sp.series(K, X, 0, 6).removeO(),
-              "sympy.series in X to order 4 (the expansion is right; it follows from the prefactor k/beta)")
+              "sympy.series in X to order 4: the Taylor polynomial is computed exactly (the seed's + ... is the "
+              "remainder; it follows from the prefactor k/beta)")
     vrel = k / (h * beta) * sp.diff(K, X)
     a.compare(43, r"v^{i} = \frac{k}{h\beta} \frac{X^{i}}{ \sqrt{\mathbf{X}^2 + k^2/\beta^2}} = \frac{1}{h} "
               r"\frac{X^{i}}{\sqrt{\beta^2\mathbf{X}^2/k^2 + 1}}",
@@ -248,12 +276,21 @@ def audit() -> list[dict]:
               "differentiate the relativistic H", shown=X / (h * sp.sqrt(beta**2 * X**2 / k**2 + 1)))
     a.compare(44, r"\mathbf{w}(t) = \mathbf{w}(t-\tau) - \eta \frac{\mathbf{X}}{ \sqrt{\mathbf{X}^2 + k^2/\beta^2}}",
               (w0 - eta * X / K).subs(eta, tau * k / (h * beta)), w0 - tau * vrel,
-              "Euler with beta constant, eta = tau k/(h beta); = the normalized step p/sqrt(1 + delta p^2) of "
+              "beta constant, eta = tau k/(h beta); = the normalized step p/sqrt(1 + delta p^2) of "
               "Franca et al.'s RGD with p = -(tau/h) X, delta = (h beta/(k tau))^2, without its leapfrog half "
-              "steps and friction (arXiv:1903.04100)", shown=r"\eta = \tau k/(h\beta)")
+              "steps and friction (arXiv:1903.04100); the seed writes = for the approximate update",
+              shown=r"\eta = \tau k/(h\beta)", approx=(EULER,))
     return a.records
 
 
 def summary(records: list[dict]) -> dict[str, int]:
-    """Counts per status."""
+    """Counts per status, in the order of :data:`STATUSES`."""
     return {st: sum(1 for r in records if r["status"] == st) for st in STATUSES}
+
+
+def count_line(records: list[dict]) -> str:
+    """"56 claims in 44 displayed equations: 24 hold (computed), 16 definitions or assumptions, ..."."""
+    n = summary(records)
+    equations = len({r["number"] for r in records})
+    return (f"{len(records)} claims in {equations} displayed equations: "
+            + ", ".join(f"{n[st]} {STATUS_LABELS[st]}" for st in STATUSES))

@@ -136,7 +136,7 @@ def turing_instability() -> Derivation:
     dv.solution(dquad, dr, dc_general, "d_c = ((sqrt(det J) + sqrt(-f_v g_u))/f_u)^2 solves it")
     dv.solution(dquad, dr, (sp.sqrt(detJ) - sp.sqrt(-fv * gu))**2 / fu**2, "and so does d_- = ((sqrt(det J) - "
                 "sqrt(-f_v g_u))/f_u)^2, the other root")
-    dv.given(sp.Symbol("f_u"), 0, "u is the activator: f_u = F > 0; then tr J < 0 forces g_v = -G < 0, and det J > 0 "
+    dv.given(fu, 0, "u is the activator: f_u = F > 0; then tr J < 0 forces g_v = -G < 0, and det J > 0 "
              "forces P = -f_v g_u = det J + F G > 0", relation=">")
     dcF = (sp.sqrt(Delta) + sp.sqrt(P))**2 / F**2
     dmF = (sp.sqrt(P) - sp.sqrt(Delta))**2 / F**2
@@ -273,9 +273,9 @@ def schnakenberg_turing(params: dict | None = None) -> Derivation:
              "B^2 > 4 d det J iff (d(b - a) - (a + b)^3)^2 > 4 d (a + b)^4: the Turing space",
              display=r"(a + b)^2 (B^2 - 4 d \det J)")
     num = {a: p["a"], b: p["b"]}
-    Bd = (dr * Js[0, 0] + Js[1, 1]).subs(num)
+    Bd = (d * Js[0, 0] + Js[1, 1]).subs(num)
     dc = res["d_c"]
-    dv.equivalent(sp.And(Bd > 0, Bd**2 - 4 * dr * Js.det().subs(num) > 0), dr, sp.Interval.open(dc, sp.oo),
+    dv.equivalent(sp.And(Bd > 0, Bd**2 - 4 * d * Js.det().subs(num) > 0), d, sp.Interval.open(dc, sp.oo),
                   "at a = %s, b = %s: Turing-unstable exactly for d > d_c" % (p["a"], p["b"]))
     sub = {fu: Js[0, 0], fv: Js[0, 1], gu: Js[1, 0], gv: Js[1, 1]}
     dv.equal(((sp.sqrt(detJ) + sp.sqrt(-fv * gu))**2 / fu**2).subs(sub).subs(num), dc,
@@ -285,7 +285,7 @@ def schnakenberg_turing(params: dict | None = None) -> Derivation:
              display="k_c^2")
     hq = res["h"]
     qlo, qhi = res["band"]
-    dv.given(sp.Symbol("d"), p["d"], "now fix d above d_c = %.6g" % float(dc))
+    dv.given(d, p["d"], "now fix d above d_c = %.6g" % float(dc))
     dv.equal(h_of().subs(sub).subs({Du: 1, Dv: d}).subs(num).subs(d, p["d"]), hq, "h(q) there", display="h(q)")
     dv.solution(hq, q, qlo, "the lower band edge q_- = k_-^2")
     dv.solution(hq, q, qhi, "the upper band edge q_+ = k_+^2")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: group name -> "module:function" inside verify/checks/, each returning list[CheckResult]
 GROUPS: dict[str, str] = {
@@ -56,6 +56,8 @@ class CheckResult:
     tolerance: float
     detail: str = ""
     seconds: float = 0.0
+    #: derivation steps behind this row that were spot-checked numerically, not proved
+    spot_checked: int = 0
 
     @property
     def status(self) -> str:
@@ -64,7 +66,8 @@ class CheckResult:
     def to_json(self) -> dict:
         return {"check": self.check, "compared": self.compared, "status": self.status,
                 "error": self.error if math.isfinite(self.error) else str(self.error),
-                "tolerance": self.tolerance, "detail": self.detail, "seconds": round(self.seconds, 3)}
+                "tolerance": self.tolerance, "detail": self.detail, "seconds": round(self.seconds, 3),
+                "spot_checked": self.spot_checked}
 
 
 def relative_error(a, b) -> float:
@@ -103,7 +106,7 @@ def run(names: list[str] | None = None) -> list[CheckResult]:
         except Exception as exc:  # a crash is a failed check, with its reason
             out = [CheckResult(group, "the check raised", math.inf, 0.0, f"{type(exc).__name__}: {exc}")]
         elapsed = (time.perf_counter() - start) / max(1, len(out))
-        results += [CheckResult(r.check, r.compared, r.error, r.tolerance, r.detail, elapsed) for r in out]
+        results += [replace(r, seconds=elapsed) for r in out]
     wanted = [n for n in (names or []) if "/" in n]
     if wanted:
         results = [r for r in results if any(r.check == w or r.check.startswith(w) for w in wanted)]
@@ -111,9 +114,12 @@ def run(names: list[str] | None = None) -> list[CheckResult]:
 
 
 def table(results: list[CheckResult]) -> str:
-    """A plain-text table: check, compared, error, tolerance, status."""
+    """A plain-text table: check, compared, error, tolerance, status ("PASS (2 spot-checked)" when
+    derivation steps behind a row were only spot-checked).  The last line starts "N passed, M
+    failed" (CI parses it) and then counts the spot-checked steps."""
     rows = [("check", "compared", "error", "tolerance", "status")]
-    rows += [(r.check, r.compared, f"{r.error:.2e}", f"{r.tolerance:.1e}", r.status.upper()) for r in results]
+    rows += [(r.check, r.compared, f"{r.error:.2e}", f"{r.tolerance:.1e}",
+              r.status.upper() + (f" ({r.spot_checked} spot-checked)" if r.spot_checked else "")) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     widths[1] = min(widths[1], 64)
     lines = []
@@ -123,5 +129,11 @@ def table(results: list[CheckResult]) -> str:
         lines.append("  ".join(cells))
     lines.insert(1, "-" * len(lines[0]))
     passed = sum(r.status == "pass" for r in results)
-    lines.append(f"{passed} passed, {len(results) - passed} failed")
+    last = f"{passed} passed, {len(results) - passed} failed"
+    spot = sum(r.spot_checked for r in results)
+    if spot:
+        rows_spot = sum(1 for r in results if r.spot_checked)
+        last += (f"; {spot} derivation step{'s' if spot > 1 else ''} spot-checked, not proved "
+                 f"(in {rows_spot} check{'s' if rows_spot > 1 else ''})")
+    lines.append(last)
     return "\n".join(lines)

@@ -197,7 +197,7 @@ def conventions() -> list[CheckResult]:
         first[name] = opt.step(theta, gpos, opt.init(theta))[0] - theta
     wdd = conv.weight_decay_coupling()
     limit = [s for s in wdd.steps if s.kind == "equal"][-1].rhs  # lim (dec - L2) as eps -> 0, from the derivation
-    expected = sp.lambdify((ad.eta, ad.wd, sp.Symbol("theta", positive=True)), limit)(lr, lam, theta)
+    expected = sp.lambdify((ad.eta, ad.wd, sp.Symbol("theta_0", positive=True)), limit)(lr, lam, theta)
     out.append(CheckResult("conventions/weight-decay", "derived eps -> 0 limit of the first-step difference AdamW - "
                            "Adam(L2) = -eta lambda theta vs numeric (eps = 1e-14)",
                            relative_error(first["dec"] - first["L2"], expected), 1e-9, ""))
