@@ -21,6 +21,22 @@ def _has_denominator(expr: sp.Expr, params) -> bool:
     return not expr.is_polynomial(*params) and expr.is_rational_function(*params)
 
 
+def _loss(loss_text: str, params_text: str | None):
+    """The loss parsed safely (no eval) and within the sizes the derivations handle; ValueError otherwise."""
+    from derive.expressions import parse_loss
+
+    names = None if params_text is None else [p.strip() for p in params_text.split(",") if p.strip()]
+    expr, params = parse_loss(loss_text, names)
+    if any(p.name == "eta" for p in params):
+        raise ValueError("'eta' is the step size; name the loss's parameters otherwise")
+    if len(params) > MAX_PARAMS:
+        raise ValueError(f"the loss has {len(params)} parameters; at most {MAX_PARAMS} are supported")
+    if _has_denominator(expr, params) and len(params) > MAX_PARAMS_RATIONAL:
+        raise ValueError(f"a rational loss with a parameter in a denominator is supported for at most "
+                         f"{MAX_PARAMS_RATIONAL} parameters, this one has {len(params)} (its derivation takes minutes)")
+    return expr, params
+
+
 def max_order(expr: sp.Expr, params) -> tuple[int, str]:
     """The highest --order allowed for ``expr`` in ``params``, and the kind of loss that sets it."""
     from derive.analysis.modified_equation import MAX_TRANSCENDENTAL_ORDER
@@ -48,15 +64,7 @@ def report(loss_text: str, params_text: str | None, order: int | None = None) ->
 
     if order is not None and not 1 <= order <= MAX_ORDER:
         raise ValueError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
-    names = None if params_text is None else [p.strip() for p in params_text.split(",") if p.strip()]
-    expr, params = parse_loss(loss_text, names)
-    if any(p.name == "eta" for p in params):
-        raise ValueError("'eta' is the step size; name the loss's parameters otherwise")
-    if len(params) > MAX_PARAMS:
-        raise ValueError(f"the loss has {len(params)} parameters; at most {MAX_PARAMS} are supported")
-    if _has_denominator(expr, params) and len(params) > MAX_PARAMS_RATIONAL:
-        raise ValueError(f"a rational loss with a parameter in a denominator is supported for at most "
-                         f"{MAX_PARAMS_RATIONAL} parameters, this one has {len(params)} (its derivation takes minutes)")
+    expr, params = _loss(loss_text, params_text)
     limit, kind = max_order(expr, params)
     if order is None:
         order = min(DEFAULT_ORDER, limit)
@@ -136,15 +144,7 @@ def rule_report(spec: str, loss_text: str, params_text: str | None, order: int |
     except RuleNotFound as exc:
         raise ValueError(str(exc)) from None
     values = parse_sets(sets)
-    names = None if params_text is None else [p.strip() for p in params_text.split(",") if p.strip()]
-    expr, params = parse_loss(loss_text, names)
-    if any(p.name == "eta" for p in params):
-        raise ValueError("'eta' is the step size; name the loss's parameters otherwise")
-    if len(params) > MAX_PARAMS:
-        raise ValueError(f"the loss has {len(params)} parameters; at most {MAX_PARAMS} are supported")
-    if _has_denominator(expr, params) and len(params) > MAX_PARAMS_RATIONAL:
-        raise ValueError(f"a rational loss with a parameter in a denominator is supported for at most "
-                         f"{MAX_PARAMS_RATIONAL} parameters, this one has {len(params)}")
+    expr, params = _loss(loss_text, params_text)
     limit, kind = max_order(expr, params)
     stateful = len(rule.state) - (rule.counter is not None) > 1
     if stateful and MAX_STATE_ORDER < limit:
