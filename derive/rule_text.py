@@ -49,8 +49,10 @@ HEADERS = ("name", "title", "hyper", "state", "latex")
 #: the analyses say where)
 RULE_FUNCTIONS = {"abs": sp.Abs, "sign": sp.sign, "max": sp.Max, "min": sp.Min}
 RESERVED = {"theta", "g", "t", "step", "pi", "E", "e", *FUNCTIONS, *RULE_FUNCTIONS, "Abs"}
-#: symbol names the analyses use themselves (the curvature λ, x = lr·λ, the eigenvalue z)
-ANALYSIS_SYMBOLS = {"lambda", "x", "z"}
+#: symbol names the analyses use themselves (the curvature λ, x = lr·λ, the eigenvalue z, the generic oracle's
+#: coefficients b_0..b_2 and the Schur-Cohn conditions c_1, c_2, ...)
+ANALYSIS_SYMBOLS = {"lambda", "x", "z", "b_0", "b_1", "b_2"}
+_ANALYSIS_PATTERN = re.compile(r"c_[0-9]+\Z")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _LATEX = re.compile(r"\\?([A-Za-z]+)(?:_\{?([A-Za-z0-9]+)\}?)?\Z")
 
@@ -266,10 +268,11 @@ def parse(text: str, source: str = "<text>") -> ParsedRule:
     for key, sym in symbol_names.items():
         if sym in taken or sym in ("g", "t", "step"):
             raise _fail(source, lline, f"latex: {key} and {taken.get(sym, sym)} would print as the same symbol {sym}")
-        if sym in ANALYSIS_SYMBOLS:
+        if sym in ANALYSIS_SYMBOLS or _ANALYSIS_PATTERN.match(sym):
             raise _fail(source, lline if key in latex else (hline if key in dict(hyper_items) else sline),
-                        f"{key} would be the symbol {sym}, which the analyses use for the curvature (lambda), "
-                        "x = lr*lambda or the eigenvalue z; rename it or give it a subscript in the latex header (e.g. "
+                        f"{key} would be the symbol {sym}, which the analyses use themselves (the curvature lambda, "
+                        "x = lr*lambda, the eigenvalue z, b_0..b_2, c_1, c_2, ...); rename it or give it another "
+                        "subscript in the latex header (e.g. "
                         r"\lambda_{wd})")
         taken[sym] = key
     theta = sp.Symbol("theta", real=True)

@@ -51,6 +51,14 @@ def _short(e, n: int = 70) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+def _solve(rule, eqs, unknowns, what: str) -> list[dict]:
+    """sp.solve, with SymPy's NotImplementedError (e.g. through max) as a one-line ValueError."""
+    try:
+        return sp.solve(eqs, unknowns, dict=True)
+    except NotImplementedError as exc:
+        raise ValueError(f"{rule.name}: SymPy cannot solve {what} ({_short(exc, 60)})") from None
+
+
 class NotDifferentiable(ValueError):
     """The rule has a non-differentiable function of its state (sign, abs, max, ...): no Jacobian,
     no linearisation.  The message names the function, the state entry and where it has no derivative."""
@@ -260,7 +268,7 @@ class UpdateRule:
         Y0: dict = {}
         if fast:
             eqs = [rule.update[k].subs(eta, 0).subs(dict(zip(ys, y0s))) - y0 for k, y0 in zip(fast, y0s)]
-            sol = sp.solve(eqs, y0s, dict=True)
+            sol = _solve(rule, eqs, y0s, "the rest point of the fast state")
             if len(sol) != 1:
                 raise ValueError(f"{rule.name}: the fast state {', '.join(map(str, ys))} has "
                                  f"{'no' if not sol else 'no unique'} rest point at lr = 0")
@@ -277,7 +285,7 @@ class UpdateRule:
         for k, y1 in zip(fast, y1s):
             drift = sum((sp.diff(Y0[rule.state[k]], x) * f for x, f in zip(xs, fs)), sp.S.Zero)
             eqs.append(d_eta(rule.update[k]) - y1 - drift)
-        sol = sp.solve(eqs, [*fs, *y1s], dict=True)
+        sol = _solve(rule, eqs, [*fs, *y1s], "the first-order slow-manifold equations")
         if len(sol) != 1:
             raise ValueError(f"{rule.name}: the first-order slow-manifold equations have no unique solution")
         field = sp.Matrix([sp.factor(sp.simplify(sol[0][f])) for f in fs])

@@ -126,7 +126,10 @@ def _jacobian_at_fixed_point(rule, F: sp.Matrix, state: tuple, notes: list) -> t
     √v at v* = 0 is handled); a lower fractional power of h means the map is not differentiable."""
     theta, rest = state[0], state[1:]
     eqs = [sp.simplify((F[i] - state[i]).subs(theta, 0)) for i in range(1, len(state))]
-    sols = sp.solve(eqs, list(rest), dict=True) if rest else [{}]
+    try:
+        sols = sp.solve(eqs, list(rest), dict=True) if rest else [{}]
+    except NotImplementedError as exc:
+        raise AnalysisError(f"{rule.name}: SymPy cannot solve for the state's fixed point ({_short(exc, 60)})") from None
     sols = [s for s in sols if all(v.is_real is not False for v in s.values())]
     if len(sols) != 1 or set(sols[0]) != set(rest):
         raise AnalysisError(f"{rule.name}: the state's fixed point at theta* = 0 is "

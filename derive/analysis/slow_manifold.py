@@ -165,7 +165,10 @@ def _solve(eqs: list[sp.Expr], unknowns: list[sp.Symbol]) -> dict | None:
         return {} if all(sp.expand(e) == 0 for e in eqs) else None
     J = sp.Matrix(eqs).jacobian(unknowns)
     if J.has(*unknowns):
-        sols = sp.solve(eqs, unknowns, dict=True)
+        try:
+            sols = sp.solve(eqs, unknowns, dict=True)
+        except NotImplementedError:  # e.g. through max: no rest point SymPy can find
+            return None
         return sols[0] if len(sols) == 1 and all(w in sols[0] for w in unknowns) else None
     zero = {w: 0 for w in unknowns}
     rhs = sp.Matrix([-e.xreplace(zero) for e in eqs])
