@@ -163,3 +163,19 @@ def test_public_api_exports_resolve_and_never_shadow_a_submodule():
     for name in derive.__all__:
         assert getattr(derive, name) is not None
     assert derive.resolve("qhm").name == "qhm"
+
+
+def test_a_rule_sympy_cannot_solve_through_gets_one_line(tmp_path, capsys):
+    """AMSGrad's running max: stability refuses (not differentiable where the arguments tie), derive states
+    that no continuous-time limit was found (SymPy cannot solve through max) instead of an internal error."""
+    from verify.cli import main
+
+    ams = tmp_path / "ams.rule"
+    ams.write_text("hyper: lr=0.01, beta2=0.99, eps=1e-8\nstate: v=0, vmax=0\n"
+                   "v = beta2*v + (1-beta2)*g(theta)^2\nvmax = max(vmax, v)\n"
+                   "theta = theta - lr*g(theta)/(sqrt(vmax) + eps)\n")
+    assert main(["stability", str(ams)]) == 2
+    assert "where its arguments are equal" in capsys.readouterr().err
+    assert main(["derive", str(ams), "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "no continuous-time limit" in out and "cannot solve" in out
