@@ -345,7 +345,8 @@ def _compile(rule: UpdateRule):
         leftover = [e for e in exprs if e.has(rule.oracle)]
         if leftover:
             raise ValueError(f"{rule.name}: the oracle is applied away from θ ({leftover[0]}); "
-                             "the optimizer protocol passes grads at θ only: use the rule's buffer form")
+                             "the optimizer protocol passes grads at θ only: use the rule's buffer form (for nesterov: "
+                             "nesterov-buffer, torch's, whose parameter is the look-ahead point)")
         args = [*rule.state, grads, *rule.hyper.values()]
         _COMPILED[key] = sp.lambdify(args, exprs, modules="numpy", cse=True)
     return _COMPILED[key]
