@@ -80,6 +80,13 @@ def test_analyse_your_own_rule_runs(tmp_path, monkeypatch, capsys):
     assert json.loads(outputs[1])["eta_critical"] == 0.59375
     assert (tmp_path / "qhm.png").stat().st_size > 0
     assert "\\begin{document}" in outputs[4] and "agree: yes" in outputs[5]
+    import sympy as sp  # the regularizer the section's prose states, on L = theta^4/4 (|grad L|^2 = theta^6)
+
+    me = json.loads(outputs[6])
+    eta, beta, nu, theta = sp.symbols("eta beta nu theta")
+    stated = eta * (1 - beta + 2 * nu * beta) / (4 * (1 - beta)) * theta**6
+    names = {"eta": eta, "beta": beta, "nu": nu, "theta": theta}
+    assert me["time_scale"] == "1" and sp.simplify(sp.sympify(me["regularizer"], locals=names) - stated) == 0
     (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     exec(compile(code, "README.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
