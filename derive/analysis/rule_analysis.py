@@ -123,18 +123,18 @@ def _continuous_limit_steps(d, rule: UpdateRule, eta: sp.Symbol, expected) -> No
         d.equal(orders, sp.zeros(2, 1), f"slow manifold {sp.sstr(s)} = {sp.sstr(value)}: it is invariant under the "
                 "map to first order in eta (orders eta^0 and eta^1 of the residual, on g(x) = b0 + b1 x + b2 x^2)",
                 display=r"%s^{+} - Y(\theta^{+})\;\big|_{\eta^0,\,\eta^1}" % sp.latex(s))
-    for s, f in zip(slow, field):
-        moved = update[s].subs(eta, eps)
-        orders = sp.Matrix([sp.simplify(moved.subs(eps, 0) - s),
-                            sp.simplify(sp.diff(moved, eps).subs(eps, 0) - concrete(f))])
-        d.equal(orders, sp.zeros(2, 1), f"on the slow manifold {sp.sstr(s)}^+ = {sp.sstr(s)} + eta ({sp.sstr(f)}) "
-                "+ O(eta^2): the vector field of the ODE in time t = k eta", display=r"\big(%s^{+}\big|_{\eta=0} - "
-                r"%s,\; \partial_\eta %s^{+}\big|_{\eta=0} - \dot %s\big)" % ((sp.latex(s),) * 4))
+    # the field itself, with the symbolic oracle: theta^+ on the manifold does not move at eta = 0, and its
+    # eta-derivative there is the field (SymPy differentiates through g, look-ahead points included)
+    symbolic = {s: v for s, v in manifold.items()}
+    moved = [u.subs(symbolic, simultaneous=True).subs(eta, eps) for s, u in zip(state, rule.update) if s in slow]
+    d.equal(sp.Matrix([sp.simplify(m.subs(eps, 0) - s) for m, s in zip(moved, slow)]), sp.zeros(len(slow), 1),
+            "on the slow manifold the slow entries do not move at eta = 0", display=r"s^{+}\big|_{\eta=0} - s")
+    d.equal(sp.Matrix([sp.diff(m, eps).subs(eps, 0).doit() for m in moved]), field,
+            "so s^+ = s + eta F(s) + O(eta^2): F is the vector field of the ODE in time t = k eta",
+            display=r"\partial_\eta s^{+}\big|_{\eta=0}")
     if expected is not None:
         d.equal(field, expected, "the continuous-time limit written by hand", display=r"\dot s")
     d.result("continuous_limit", field)
-    if manifold:
-        d.result("slow_manifold", sp.Matrix(list(manifold.values())))
 
 
 def _fixed_point_steps(d, rule: UpdateRule) -> None:
@@ -222,9 +222,8 @@ def rule_analysis(rule: UpdateRule, values: dict[str, float] | None = None, name
     if si.expr is not None:
         boundary = next((c for c in lin.conditions if sp.simplify(c.subs(x, si.expr)) == 0), None)
         if boundary is not None:
-            d.equal(boundary.subs(x, si.expr), 0, "the right end of the stable interval is a root of a "
-                    "Schur-Cohn condition, for every value of the other hyperparameters",
-                    display=r"c(x_{\max})")
+            d.solution(sp.Eq(boundary, 0), x, si.expr, "the right end of the stable interval is a root of a "
+                       "Schur-Cohn condition, for every value of the other hyperparameters")
             d.result("x_critical_expr", si.expr)
         exact = sp.nsimplify(si.expr.subs(vals))
     conds = [sp.factor(c.subs(vals)) for c in lin.conditions]
