@@ -485,6 +485,7 @@ class Derivation:
     summary: str = ""
     steps: list[Step] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+    result_steps: dict[str, int] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
     _last: Any = field(default=None, repr=False, compare=False)
 
@@ -528,10 +529,15 @@ class Derivation:
         self.steps.append(Step("positive", expr, sp.S.Zero, reason, display=_check_display(display)))
         return self
 
-    def result(self, name: str, value: Any) -> "Derivation":
+    def result(self, name: str, value: Any, step: int | None = None) -> "Derivation":
         """Record a named result (a SymPy expression) for other code to use; check() ties it to
-        the step it is the lhs or rhs of, and renderings mark it *stated* when there is none."""
+        the step it is the lhs or rhs of, and renderings mark it *stated* when there is none.
+        ``step`` names the step (an index into ``steps``; -1: the step added last) when several
+        steps have a side of that value (e.g. two differences that are both 0); the result must
+        then be a side of that step, or it is *stated*."""
         self.results[name] = value
+        if step is not None:
+            self.result_steps[name] = step % len(self.steps) if self.steps else step
         return self
 
     # -- checking -------------------------------------------------------------------
@@ -551,6 +557,12 @@ class Derivation:
         checks_t = tuple(checks)
         results = []
         for name, value in self.results.items():
+            if name in self.result_steps:
+                i = self.result_steps[name]
+                own = 0 <= i < len(self.steps) and any(_same_value(value, side, cheap) for side in _sides(self.steps[i])
+                                                       for cheap in (True, False))
+                results.append(ResultCheck(name, checks_t[i].status, i) if own else ResultCheck(name, "stated"))
+                continue
             tie = _tie(value, self.steps, checks_t)
             results.append(ResultCheck(name, tie.status, tie.step) if tie else ResultCheck(name, "stated"))
         out = DerivationCheck(self.name, checks_t, tuple(results))
@@ -558,7 +570,8 @@ class Derivation:
         return out
 
     def _key(self) -> tuple:
-        return tuple(map(id, self.steps)), tuple((k, id(v)) for k, v in self.results.items())
+        return (tuple(map(id, self.steps)), tuple((k, id(v)) for k, v in self.results.items()),
+                tuple(self.result_steps.items()))
 
     def checked(self, check: DerivationCheck | None = None) -> DerivationCheck:
         """``check`` if given, else the last check of this exact content, else a new check."""

@@ -225,3 +225,15 @@ def test_table_never_shows_a_spot_checked_row_as_plain_pass():
     assert last.startswith("2 passed, 0 failed") and "3 derivation steps spot-checked, not proved" in last
     assert json.loads(json.dumps(rows[0].to_json()))["spot_checked"] == 3 and rows[0].to_json()["status"] == "pass"
     assert table(rows[1:]).splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_a_result_can_name_its_step_when_two_steps_share_its_value():
+    x = sp.Symbol("x", real=True)
+    d = Derivation("t", "t")
+    d.equal(x - x, 0, "first difference")
+    d.result("first", sp.S.Zero, step=-1)
+    d.equal(2 * x - x - x, 0, "second difference")
+    d.result("second", sp.S.Zero, step=-1)
+    d.result("wrong", sp.S.One, step=0)  # not a side of step 0: stated
+    ties = {r.name: (r.status, r.step) for r in d.check().results}
+    assert ties == {"first": ("proved", 0), "second": ("proved", 1), "wrong": ("stated", None)}

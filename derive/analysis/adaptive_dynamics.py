@@ -58,6 +58,8 @@ def bias_correction() -> Derivation:
             display=r"\frac{E[m_t]}{1 - \beta^{t}}")
     d.equal((closed - c) / c, -beta**tt, "the uncorrected EMA's relative bias, e.g. -0.9 at t = 1 for beta = 0.9",
             display=r"\frac{E[m_t] - c}{c}")
+    C = sp.Symbol("C")
+    d.solution(sp.Eq(C * c, closed), C, 1 - beta**tt, "the bias correction: the factor C with E[m_t] = C c")
     d.result("expected_ema", closed)
     d.result("correction", 1 - beta**tt)
     return d
@@ -153,6 +155,8 @@ def frozen_preconditioner() -> Derivation:
     d.positive(delta, "so P(-1) > 0 iff x is below the root of P(-1)", display=r"\delta")
     d.equivalent(sp.And(x > 0, hi_d - x > 0), x, sp.Interval.open(0, hi_d), "P(1) > 0 and P(-1) > 0")
     hi = sp.simplify(hi_d.subs(delta, 1 - b1))
+    d.equal(sp.Subs(hi_d, delta, 1 - b1), 2 * (1 + b1) / (1 - b1), "x_max in beta_1 (delta = 1 - beta_1)",
+            display=r"x_{\max}")
     d.equal(hi.subs(b1, sp.Rational(9, 10)), 38, "at beta_1 = 0.9: preconditioned sharpness below 38/eta",
             display=r"x_{\max}\big|_{\beta_1 = 0.9}")
     d.equal(hi.subs(b1, 0), 2, "beta_1 = 0 recovers preconditioned GD (RMSProp): 2/eta",

@@ -60,6 +60,8 @@ def gradient_flow() -> Derivation:
             "theta_0 exp(-mu t)", display=r"\dot\theta + \mu\theta\,\big|_{\theta = \theta_0 e^{-\mu t}}")
     d.equal(mu * traj**2 / 2, sp.exp(-2 * mu * t) * mu * th0**2 / 2,
             "so the rate 2 mu is attained: the bound is tight", display=r"L(\theta(t))")
+    d.equal(-sp.Derivative(sp.log(mu * traj**2 / 2), t), 2 * mu, "the decay rate of the loss there, "
+            "-d/dt log L(theta(t)), is exactly 2 mu", display=r"-\frac{d}{dt}\log L(\theta(t))")
     d.result("dL_dt", -(g1**2 + g2**2))
     d.result("rate", 2 * mu)
     return d
@@ -117,6 +119,8 @@ def descent_lemma() -> Derivation:
                "in eta vanishes")
     d.equal(dec.subs(eta, 1 / ell), G / (2 * ell), "there it is |g|^2 / (2 ell)",
             display=r"\eta(1 - \tfrac{\ell\eta}{2})\|g\|^2\,\big|_{\eta = 1/\ell}")
+    d.equal(L0 - bound, dec, "the guaranteed decrease: L(x) minus the upper model at y = x - eta g",
+            display=r"L(x) - \big(L(x) + g^\top(y - x) + \tfrac{\ell}{2}\|y - x\|^2\big)\big|_{y = x - \eta g}")
     d.result("decrease", eta * (1 - ell * eta / 2) * G)
     d.result("eta_max", 2 / ell)
     d.result("eta_best", 1 / ell)

@@ -139,6 +139,15 @@ def modified_equation(loss: sp.Expr, params: Sequence[sp.Symbol], order: int = 3
         sq = sum((gi**2 for gi in grad), sp.S.Zero) / 4
         d.equal(sp.Matrix(fields[1]), -sp.Matrix([sp.diff(sq, p) for p in params]),
                 "f_1 is a gradient: implicit gradient regularization", display="f_1")
+    modified_loss = loss + eta / 4 * sum((gi**2 for gi in grad), sp.S.Zero)
+    if order >= 1:  # the modified loss is defined, and its property checked, only once f_1 exists
+        d.given(r"\tilde L", modified_loss, "the modified loss L + (eta/4)|grad L|^2 (its defining property is "
+                "checked next)")
+        d.equal(sp.Matrix(fields[0]) + eta * sp.Matrix(fields[1]),
+                -sp.Matrix([sp.diff(modified_loss, p) for p in params]),
+                "GD follows the gradient flow of the modified loss up to O(eta^2)", display=r"f_0 + \eta f_1")
+    vf = [sp.expand(sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero)) for i in range(len(params))]
+    d.given(r"\tilde f", vf, f"the modified field: the ansatz truncated after eta^{order}, with the f_n above")
     total = [sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero) for i in range(len(params))]
     display = r"\varphi^{\tilde f}_\eta(\theta) \bmod \eta^{%d}" % (order + 2)
     if sum(sp.count_ops(e) for e in total) <= DIRECT_CHECK_OPS:
@@ -148,10 +157,9 @@ def modified_equation(loss: sp.Expr, params: Sequence[sp.Symbol], order: int = 3
     else:
         d.given(display, r"\theta - \eta\nabla L(\theta)", "NOT re-derived independently: the field is too "
                 "large for the direct expansion here (the Lie-series construction above still holds)")
-    vf = [sp.expand(sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero)) for i in range(len(params))]
     d.result("vector_field", vf)
     d.result("fields", fields)
-    d.result("modified_loss", loss + eta / 4 * sum((gi**2 for gi in grad), sp.S.Zero))
+    d.result("modified_loss", modified_loss)
     return d
 
 
@@ -169,6 +177,10 @@ def generic_modified_equation(order: int = 3) -> Derivation:
         d.equal(sp.Matrix(d.results["fields"][2]), sp.Matrix([(fpp * f**2 + 4 * fp * fp * f) / 12]),
                 "agrees with the published series for explicit Euler, (f''(f,f) + 4 f'f'f)/12 with f = -L'",
                 display="f_2")
+    if order >= 1:
+        d.equal(L + eta * sp.Integral(-d.results["fields"][1][0], th), d.results["modified_loss"],
+                "one parameter: the modified loss is L plus eta times an antiderivative of -f_1",
+                display=r"L + \eta\int (-f_1)\,d\theta")
     return d
 
 

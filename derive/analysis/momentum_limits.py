@@ -137,6 +137,8 @@ def heavy_ball_modified_equation() -> Derivation:
             display=r"f_0 + \eta f_1")
     d.equal(reg.subs(beta, 0), eta / 4 * g0**2, "beta = 0 gives implicit gradient regularization",
             display=r"\tilde L - L\,\big|_{\beta=0}")
+    d.equal(sp.Integral(-(1 - beta) * eta * f1, th), reg, "so the regularizer is the antiderivative of "
+            "-(1 - beta) eta f_1 that vanishes where L' = 0", display=r"\int -(1-\beta)\,\eta f_1\,d\theta")
     d.result("vector_field", f0 + eta * f1).result("regularizer", reg)
     return d
 
@@ -154,11 +156,15 @@ def critical_sharpness() -> Derivation:
                     "networks typically occurs at the edge of stability, ICLR 2021"])
     from derive.rules.momentum import _jury, char_coefficients, heavy_ball_rule, nesterov_rule, x as xr
 
+    lam = sp.Symbol("lambda", positive=True)
     d.equivalent(sp.Abs(1 - xr) < 1, xr, sp.Interval.open(0, 2), "GD: |1 - x| < 1 (x = eta lambda > 0)")
+    d.solution(sp.Eq(eta * lam, 2), lam, 2 / eta, "GD's critical sharpness: the curvature at which x = eta lambda "
+               "reaches 2")
     for name, rule in [("heavy ball", heavy_ball_rule()), ("Nesterov", nesterov_rule())]:
         d.given(r"\text{%s}" % name, sp.Symbol("z") ** 2 + sp.Symbol("a_1") * sp.Symbol("z") + sp.Symbol("a_0"),
                 f"{name}: its characteristic polynomial, with a_1, a_0 below")
-        _jury(d, *char_coefficients(rule))
+        hi = _jury(d, *char_coefficients(rule))
+        d.solution(sp.Eq(eta * lam, hi), lam, hi / eta, f"{name}'s critical sharpness: x = eta lambda reaches x_max")
     d.equal(sp.Limit((2 + 2 * beta) / (1 + 2 * beta), beta, 1, "-"), sp.Rational(4, 3),
             "Nesterov's threshold falls from 2/eta (beta = 0) to 4/(3 eta) as beta -> 1",
             display=r"\lim_{\beta\to1}\eta\lambda_{\mathrm{N}}")

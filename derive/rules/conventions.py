@@ -175,10 +175,9 @@ def eps_placement() -> Derivation:
     hat = -eta * mh / (sp.sqrt(vh) + eps / sp.sqrt(1 - b2**(t + 1)))
     d.given(sp.Symbol(r"\Delta_{\hat\epsilon}"), hat,
             "Kingma & Ba's efficient form with epsilon-hat = eps (proved equal to this in the derivation 'adam')")
-    d.equal((out - hat).subs(b2, 1 / (1 + k)),
-            (eta * mh * (eps - eps / sp.sqrt(1 - (1 + k)**-(t + 1)))
-             / ((sp.sqrt(vh) + eps) * (sp.sqrt(vh) + eps / sp.sqrt(1 - (1 + k)**-(t + 1))))),
-            "exact difference, beta_2 = 1/(1 + k) in (0, 1)", display=r"\Delta_{\mathrm{out}} - \Delta_{\hat\epsilon}")
+    d.equal(out - hat, (eta * mh * (eps - eps / sp.sqrt(1 - b2**(t + 1)))
+                        / ((sp.sqrt(vh) + eps) * (sp.sqrt(vh) + eps / sp.sqrt(1 - b2**(t + 1))))),
+            "their exact difference", display=r"\Delta_{\mathrm{out}} - \Delta_{\hat\epsilon}")
     d.equal(sp.limit(1 / sp.sqrt(1 - (1 + k)**-(t + 1)), t, sp.oo), 1,
             "the effective epsilon eps / sqrt(1 - beta_2^(t+1)) tends to eps, so the difference vanishes late in training",
             display=r"\lim_{t\to\infty}\frac{1}{\sqrt{1 - \beta_2^{t+1}}}")

@@ -88,6 +88,7 @@ def forward_euler() -> Derivation:
                  "so GD is a first-order method: its global error over a fixed time is $O(\\eta)$."),
         references=["Hairer, Norsett and Wanner, Solving Ordinary Differential Equations I (1993), section II.3"])
     d.given(sp.Derivative(th, t), flow, "gradient flow, G = dL/dtheta")
+    d.given(sp.Function("f")(x), -G(x), "the vector field of gradient flow at theta: f = -G")
     d.equal(x + eta * (-G(x)), x - eta * G(x), "forward Euler step theta + eta f(theta) with f = -G: GD")
     d.equal(second.subs(th, x), Gp * G(x), "differentiate the flow once more in t (chain rule)")
     exact = x + eta * (-G(x)) + eta**2 / 2 * Gp * G(x)

@@ -103,6 +103,12 @@ def stability_regions() -> Derivation:
     d.equivalent(1 - y**6 / 72 + y**8 / 576 <= 1, y, sp.Interval(-2 * sp.sqrt(2), 2 * sp.sqrt(2)),
                  "among the explicit methods only RK4 is stable on part of the imaginary axis, |y| <= 2 sqrt 2 "
                  "(Euler and Heun grow for every y != 0; implicit Euler, 1/(1 + y^2) <= 1, is stable on all of it)")
+    read_off = [sp.cancel((rules[k].on_quadratic(lam)[0] / theta).subs(lam, -z / h)) for k in ("euler", "heun", "rk4")]
+    implicit = sp.solve(sp.Eq(imp, theta - h * lam * imp), imp)[0]
+    d.equal(sp.Matrix(read_off + [sp.cancel((implicit / theta).subs(lam, -z / h))]),
+            sp.Matrix([STABILITY[k] for k in ("euler", "heun", "rk4", "implicit-euler")]),
+            "the stability functions R(z) = theta^+/theta at h lambda = -z, read off the four updates above "
+            "(Euler, Heun, RK4, implicit Euler)", display=r"\big(R_{\mathrm{method}}(z)\big)")
     d.result("stability_functions", sp.Matrix([STABILITY[k] for k in ("euler", "heun", "rk4", "implicit-euler")]))
     d.result("rk4_real_limit", x1)
     return d

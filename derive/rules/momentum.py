@@ -81,6 +81,8 @@ def _radius(d: Derivation, a1: sp.Expr, a0: sp.Expr) -> None:
     rp, rm = (-a1 + sq) / 2, (-a1 - sq) / 2
     d.equal(sp.Matrix([rp + rm, rp * rm]), sp.Matrix([-a1, a0]), "Vieta: the roots (-a_1 +- sqrt(Delta))/2",
             display=r"(z_+ + z_-,\ z_+ z_-)")
+    d.equal(sp.sqrt(rp * rm), sp.sqrt(a0), "complex roots are conjugate: the radius is |z_+-| = sqrt(z_+ z_-) "
+            "= sqrt(a_0)", display=r"|z_\pm|")
     d.result("radius_complex", sp.sqrt(a0)).result("radius_real", (sp.Abs(a1) + sq) / 2)
 
 
@@ -115,7 +117,11 @@ def heavy_ball_analysis() -> Derivation:
     d.equal((a1**2 + (4 * a0 - a1**2)) / 4, beta,
             "complex roots: |z|^2 = z+ z- = (a_1^2 + (4 a_0 - a_1^2))/4 = a_0, so the radius is sqrt(beta)",
             display=r"|z_{\pm}|^2")
+    d.equal(sp.Poly(z**2 - (1 + beta - x) * z + beta, z).coeff_monomial(z), a1,
+            "a_1, the coefficient of z in the characteristic polynomial", display="a_1")
     _radius(d, a1, a0)
+    d.solution(sp.Eq(eta * lam, 2 + 2 * beta), lam, (2 + 2 * beta) / eta,
+               "the critical sharpness: the curvature at which x = eta lambda reaches x_max")
     d.result("a1", a1).result("a0", a0).result("discriminant", disc)
     d.result("x_max", 2 + 2 * beta).result("beta_critical", (1 - sp.sqrt(x)) ** 2)
     d.result("critical_sharpness", (2 + 2 * beta) / eta)
@@ -159,7 +165,11 @@ def nesterov_analysis() -> Derivation:
     d.solution(sp.Eq(disc, 0), x, 1 - 4 * beta / (1 + beta) ** 2, "critical damping for x < 1")
     d.equal((a1**2 + (4 * a0 - a1**2)) / 4, beta * (1 - x),
             "complex roots (x < 1): |z|^2 = z+ z- = a_0 = beta (1 - x)", display=r"|z_{\pm}|^2")
+    d.equal(sp.Poly(z**2 - (1 + beta) * (1 - x) * z + beta * (1 - x), z).coeff_monomial(z), a1,
+            "a_1, the coefficient of z in the characteristic polynomial", display="a_1")
     _radius(d, a1, a0)
+    d.solution(sp.Eq(eta * lam, hi), lam, hi / eta,
+               "the critical sharpness: the curvature at which x = eta lambda reaches x_max")
     d.result("a1", a1).result("a0", a0).result("discriminant", disc).result("x_max", hi)
     d.result("x_critical", 1 - 4 * beta / (1 + beta) ** 2).result("critical_sharpness", hi / eta)
     return d

@@ -107,6 +107,9 @@ def closed_loop_rnn() -> Derivation:
     Mr = reduced_matrix()
     d.equal(K * E, Mr.subs(overlaps), "K E is 4 x 4 with the overlaps as entries (C B = 0, C A = (1, 1)): the "
             "reduced matrix on (p, v, kappa_m, kappa_U), h = kappa_m m + kappa_U U", display="K E")
+    d.equal((K * E).subs({o: name for name, o in overlaps.items()}), Mr,
+            "the same with each overlap written by its name: the reduced matrix in the order parameters",
+            display=r"K E\,\big|_{\sigma}")
     d.given(sp.Symbol(r"\det(\lambda I_{N+2} - E K)"), sp.Symbol(r"\lambda^{N-2} \det(\lambda I_4 - K E)"),
             "Sylvester's determinant identity for E (N+2) x 4, K 4 x (N+2) (a theorem, given): for every N the "
             "non-zero eigenvalues of M, with multiplicity, are those of K E")
@@ -119,6 +122,12 @@ def closed_loop_rnn() -> Derivation:
             "coincide), three solve the cubic", display=r"\det(\lambda I_4 - K E)")
     c3, c2, c1 = -(2 + S_VU), 1 + 2 * S_VU - S_ZM, S_ZM * S_VU - S_VU - S_ZU * S_VM
     d.then(LAM**4 + c3 * LAM**3 + c2 * LAM**2 + c1 * LAM, "coefficients in the order parameters")
+    coef = sp.symbols("a_4 a_3 a_2 a_1 a_0")
+    d.solution([sp.Eq(a, ck) for a, ck in zip(coef, sp.Poly(red_det, LAM).all_coeffs())], coef,
+               [sp.Integer(1), c3, c2, c1, sp.Integer(0)],
+               "the coefficients a_k of lambda^k in det(lambda I_4 - K E), from lambda^4 down")
+    d.equal(sp.cancel(red_det / LAM), sp.expand(q), "so the cubic is det(lambda I_4 - K E)/lambda",
+            display=r"\det(\lambda I_4 - K E)/\lambda")
     P = (C_ENV * (LAM * sp.eye(2) - A_ENV).inv() * B_ENV)[0]
     d.equal(P, 1 / (LAM - 1) ** 2, "plant transfer function from u to y",
             display=r"C(\lambda I - A)^{-1} B")
@@ -141,12 +150,17 @@ def closed_loop_rnn() -> Derivation:
             "actions disconnected (B z^T -> 0): the plant's 1, 1 and the agent's own sigma_VU, zeros (N = 3); "
             "not the teacher-forced system, whose environment follows the teacher",
             display=r"\det(\lambda I_5 - M_{B z^\top \to 0})")
+    d.equal(sp.Subs(q, (S_ZM, S_ZU), (0, 0)), (LAM - 1) ** 2 * (LAM - S_VU),
+            "the same three from the cubic: with the actions disconnected (z -> 0) sigma_zm = sigma_zU = 0",
+            display=r"q(\lambda)\big|_{z = 0}")
     kappa = sp.Symbol("kappa", positive=True)
     d.solution(sp.Eq((LAM - 1) ** 2 - S_ZM, 0), LAM, 1 + sp.sqrt(S_ZM),
                "sigma_zU sigma_Vm = 0: cubic = (lambda - sigma_VU)((lambda-1)^2 - sigma_zm); sigma_zm >= 0: root >= 1")
     d.equal((1 + sp.I * sp.sqrt(kappa)) * (1 - sp.I * sp.sqrt(kappa)), 1 + kappa,
             "sigma_zm = -kappa < 0: roots 1 +- i sqrt(kappa), modulus > 1: memoryless feedback never stabilizes",
             display=r"|1 + i\sqrt{\kappa}|^2")
+    d.equal((1 + sp.I * sp.sqrt(-S_ZM)) * (1 - sp.I * sp.sqrt(-S_ZM)), 1 - S_ZM,
+            "the same in sigma_zm (<= 0): |lambda|^2 = 1 - sigma_zm", display=r"|1 + i\sqrt{-\sigma_{zm}}|^2")
     jury, mod_sq = _memory_only(d, q)
     d.result("reduced_matrix", Mr)
     d.result("char_poly", sp.expand(red_det))
@@ -202,7 +216,18 @@ def _memory_only(d: Derivation, q: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
             "g < 0, s = i delta, delta^2 = |g|/w; the delta^3 term is imaginary: |lambda|^2 - 1 > 0 at O(delta^2)",
             display=r"\big|1 + i\delta + \tfrac{\delta^2}{2w}\big|^2")
     dsq = -S_ZU * S_VM / (1 - S_VU)
-    return (g * (2 - S_VU - g)).subs(g, S_ZU * S_VM), 1 + dsq * (1 + 1 / (1 - S_VU))
+    jury_sigma, mod_sq = (g * (2 - S_VU - g)).subs(g, S_ZU * S_VM), 1 + dsq * (1 + 1 / (1 - S_VU))
+    d.equal(jury.subs(g, S_ZU * S_VM), jury_sigma, "the Jury quantity in the order parameters (g = sigma_zU sigma_Vm)",
+            display=r"1 - a_0^2 + a_0 a_2 - a_1\,\big|_{g = \sigma_{zU}\sigma_{Vm}}")
+    d.equal(sp.Subs(sp.expand(lam_c * sp.conjugate(lam_c)) - delta**4 / (4 * w**2), (delta, w),
+                    (sp.sqrt(dsq), 1 - S_VU)), mod_sq,
+            "first order (the delta^4 term, O(g^2), dropped), in the order parameters: delta^2 = |g|/w = -g/w",
+            display=r"|\lambda|^2 - \tfrac{\delta^4}{4w^2}")
+    d.equal(sp.Subs(1 + s * (1 - s / (2 * w)), (s, w), (sp.sqrt(S_ZU * S_VM / (1 - S_VU)), 1 - S_VU)),
+            memory_only_real_root(S_ZU * S_VM, S_VU),
+            "g > 0: the real root 1 + s eta(s) with eta = 1 - s/(2w), first order (error O(s^3)), in the order "
+            "parameters: s = sqrt(g/w)", display=r"1 + s\,\eta(s)")
+    return jury_sigma, mod_sq
 
 
 def memory_only_real_root(sigma_zU_sigma_Vm: sp.Expr, sigma_VU: sp.Expr) -> sp.Expr:

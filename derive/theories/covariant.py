@@ -133,16 +133,19 @@ def covariant_metric() -> Derivation:
     # -- plain RMSProp -----------------------------------------------------------------------------
     lr = ad.eta
     plain = w_new.subs(mu, 0).subs(kappa, lr * h / tau)
-    d.equal(plain, _lib(ad.rmsprop_rule())[0], "plain RMSProp (torch): mu = 0 (the fast-cooling limit) and "
-            "lr = tau kappa/h; v+ is the same EMA with alpha. Zero difference", display=r"w^+\big|_{\mu=0}")
+    d.equal(plain - _lib(ad.rmsprop_rule())[0], 0, "plain RMSProp (torch): mu = 0 (the fast-cooling limit) and "
+            "lr = tau kappa/h; v+ is the same EMA with alpha. Zero difference",
+            display=r"w^+\big|_{\mu=0} - w^+_{\mathrm{RMSProp}}")
+    d.result("rmsprop_plain_difference", sp.S.Zero, step=-1)
     # -- Adam ----------------------------------------------------------------------------------------
     b1, b2 = ad.beta1, ad.beta2
     to_adam = {mu: b1, alpha: b2, X: kappa * m / (1 - b1)}
     adam_h = w_new.subs(to_adam).subs(kappa, lr * h * (1 - b1) / tau)
-    d.equal(adam_h, _lib(ad.adam_rule(bias_correction="none"))[0],
+    d.equal(adam_h - _lib(ad.adam_rule(bias_correction="none"))[0], 0,
             "Adam without bias correction: mu = beta_1, alpha = beta_2, X = kappa m/(1 - beta_1), "
             "lr = tau kappa/(h (1 - beta_1)). The metric preconditions the accumulated momentum, as Adam does. "
-            "Zero difference", display=r"w^+\big|_{\mu=\beta_1}")
+            "Zero difference", display=r"w^+\big|_{\mu=\beta_1} - w^+_{\mathrm{Adam}}")
+    d.result("adam_no_bias_correction_difference", sp.S.Zero, step=-1)
     tt = ad.t
     C1, C2 = sp.symbols("c_1 c_2", positive=True)  # 1 - beta_i^{t+1} in (0, 1]
     mn, vn = b1 * m + (1 - b1) * G, b2 * v + (1 - b2) * G**2
@@ -174,8 +177,6 @@ def covariant_metric() -> Derivation:
             display=r"w^+_{g(t-\tau)} - w^+_{\mathrm{RMSProp}}")
     d.result("hamiltonian_update", w_new)
     d.result("metric_force_term", extra_X)
-    d.result("rmsprop_plain_difference", sp.S.Zero)
-    d.result("adam_no_bias_correction_difference", sp.S.Zero)
     d.result("adam_bias_correction_difference", bias_gap)
     d.result("rmsprop_momentum_difference", mom_gap)
     d.result("rmsprop_momentum_buffer_difference", mu * b * (D - D_new) / D_new)

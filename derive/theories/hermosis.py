@@ -146,6 +146,9 @@ def hermosis_brackets() -> Derivation:
             display=r"\{U, X\}")
     d.equal(sp.Matrix([bracket(P, x, beta, X), bracket(P, x, U, w), bracket(P, x, w, beta)]), sp.zeros(3, 1),
             "the remaining brackets of coordinates vanish", display=r"(\{\beta, X\}, \{U, w\}, \{w, \beta\})")
+    d.equal(P, sp.Matrix([[0, 0, 1, -X / beta], [0, 0, 0, 1 / beta], [-1, 0, 0, 0], [X / beta, -1 / beta, 0, 0]]),
+            "so P, in (U, w, beta, X), is assembled from the brackets above (P_ij = {x_i, x_j}, antisymmetric)",
+            display="P")
     d.equal(sp.Matrix(list(jacobi(P, x).values())), sp.zeros(4, 1), "Jacobi identity (d omega is closed)",
             display=r"\big(J_{ijk}\big)_{i<j<k}")
     cf2 = coupled_form(2)
@@ -250,10 +253,13 @@ def hermosis_optimizers() -> Derivation:
     Fwd = -k / h * sp.diff(Hwd, w)
     d.equal(Fwd + beta * c**2 / h * sp.diff(sp.Function("L")(w), w), -k * lam * w / h,
             "harmonic term lambda w^2/2: the extra force is F' = -(k lambda/h) w", display=r"F'")
-    d.equal(beta * X0 / beta - tau * Fwd.subs(sp.Derivative(sp.Function("L")(w), w), g) / beta,
-            X0 + (tau * c**2 / h) * (g + k * lam / (beta * c**2) * w),
+    X_wd = beta * X0 / beta - tau * Fwd.subs(sp.Derivative(sp.Function("L")(w), w), g) / beta
+    d.equal(X_wd, X0 + (tau * c**2 / h) * (g + k * lam / (beta * c**2) * w),
             "weight decay: X <- X + zeta (grad L + lambda' w), lambda' = k lambda/(beta c^2) (w frozen too)",
             display=r"X(t)\,|_{\mathrm{wd}}")
+    lam_wd = sp.Symbol("lambda'", real=True)
+    d.solution(sp.Eq(X0 + (tau * c**2 / h) * (g + lam_wd * w), X_wd), lam_wd, k * lam / (beta * c**2),
+               "the weight-decay coefficient lambda' that puts the update in SGD's form")
     Ecool = cooling_energy()
     Hc = quadratic_hamiltonian(Ecool)
     flow_c = seed_flow(P, coords, Hc)
@@ -261,6 +267,9 @@ def hermosis_optimizers() -> Derivation:
     d.given(sp.Symbol("E(U, beta)"), Ecool, "our construction (not the seed's): a thermal term linear in U")
     d.equal(sp.diff(bt, t), flow_c[2].subs(beta, bt), "the beta equation -h beta' = -k dH/dU is beta' = gamma beta, "
             "solved by beta(t) = beta exp(gamma t): exponential cooling", display=r"\tfrac{d}{dt}\beta e^{\gamma t}")
+    d.equal(flow_c, sp.Matrix([-gamma * U + X**2 / (2 * h) - c**2 * sp.Function("L")(w) / h, -X / h, gamma * beta,
+                               c**2 * sp.Derivative(sp.Function("L")(w), w) / h - gamma * X]),
+            "the seed's four equations with the thermal term E", display=r"(\dot U, \dot w, \dot\beta, \dot X)")
     d.equal(sp.expand(flow_c[3].subs(sp.Derivative(sp.Function("L")(w), w), g)), c**2 * g / h - gamma * X,
             "the X equation becomes X' = c^2 grad L/h - gamma X: E produces the friction", display=r"\dot X")
     Xs = X0 * sp.exp(-gamma * (s - t + tau)) + (1 - sp.exp(-gamma * (s - t + tau))) * c**2 * g / (h * gamma)
@@ -274,6 +283,8 @@ def hermosis_optimizers() -> Derivation:
             display=r"X(t)\,|_{\beta e^{\gamma t}}")
     d.then((mu * X0 + (1 - mu) * zeta * g).subs({mu: sp.exp(-gamma * tau), zeta: c**2 / (h * gamma)}),
            "momentum with friction: mu = exp(-gamma tau), zeta = c^2/(h gamma), eta = tau/h")
+    d.equal(sp.Derivative(momentum_update(exp_b), X0), sp.exp(-gamma * tau),
+            "the friction mu: the weight of X(t - tau) = X_0 in the update", display=r"\partial X(t)/\partial X_0")
     K = relativistic_kinetic()
     d.given(sp.Symbol("H_{rel}"), K + sp.Symbol("V") + sp.Symbol("E"), "the seed's relativistic Hamiltonian")
     d.equal(K, k / beta * sp.sqrt(beta**2 * X**2 / k**2 + 1), "factor k^2/beta^2 out of the root: prefactor k/beta",

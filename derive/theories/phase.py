@@ -101,16 +101,26 @@ def weight_decay_pitchfork(h: int = 2, dim: int = 2) -> Derivation:
     landau = _expect(series, smoments) + wd / 2 * sum(2 * (eps * aj) ** 2 for aj in a)
     A2 = sum(aj**2 for aj in a)
     A4 = sum(aj**4 for aj in a)
+    d.given(tuple(v), a, "the amplitudes a_j along the critical directions: v_j = a_j, w_j = a_j u")
     d.given(sp.Symbol("E[y s]"), cn, "on the critical directions v_j = a_j, w_j = a_j u with u = c/|c| (the "
             "eigenvectors of wd - |c|), f depends on x through s = u.x, and E[y s] = u.c = |c|; write "
             "m_0 = E[y^2], m_2 = E[s^2], m_3 = E[y s^3]")
     d.equal(landau, m0 / 2 + eps**2 * (wd - cn) * A2 + eps**4 * (m3 / 3 * A4 + m2 / 2 * A2**2),
             "fourth-order expansion in the amplitude epsilon (tanh u = u - u^3/3 + ...); L is even in theta, so "
             "the stable directions enter only at order epsilon^6", display=r"L(\epsilon a)")
+    d.equal(landau.coeff(eps, 4), m3 / 3 * A4 + m2 / 2 * A2**2, "the quartic Landau coefficient: the epsilon^4 term",
+            display=r"[\epsilon^4]\,L(\epsilon a)")
     A, q = sp.Symbol("A", positive=True), sp.Symbol("q", positive=True)
-    d.given(sp.Symbol("S_4"), A**2 / h, "S_4 = sum_j a_j^4: with A = sum a_j^2 fixed, S_4 ranges over [A^2/h, A^2] "
+    S4 = sp.Symbol("S_4")
+    d.given(S4, A**2 / h, "S_4 = sum_j a_j^4: with A = sum a_j^2 fixed, S_4 ranges over [A^2/h, A^2] "
             "(Cauchy-Schwarz); for m_3 > 0 the minimum spreads the amplitude evenly, giving "
             "q = m_2/2 + m_3/(3h) (for m_3 < 0 it concentrates: q = m_2/2 + m_3/3)", relation=">=")
+    quartic = (m3 / 3 * S4 + m2 / 2 * A**2) / A**2  # the epsilon^4 term with sum a_j^2 = A, sum a_j^4 = S_4
+    d.equal(sp.Subs(quartic, S4, A**2 / units), m2 / 2 + m3 / (3 * units),
+            "q = (epsilon^4 term)/A^2 with the amplitude spread evenly over the h units, S_4 = A^2/h",
+            display=r"q_{\mathrm{spread}}")
+    d.equal(sp.Subs(quartic, S4, A**2), m2 / 2 + m3 / 3,
+            "and with all of it on one unit, S_4 = A^2", display=r"q_{\mathrm{concentrated}}")
     reduced = (wd - cn) * A + q * A**2
     A_star = (cn - wd) / (2 * q)
     d.solution(sp.Eq(sp.diff(reduced, A), 0), A, A_star, "minimize (wd - |c|) A + q A^2 over A; for q > 0 a "

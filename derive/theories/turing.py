@@ -99,6 +99,7 @@ def turing_instability() -> Derivation:
              display=r"J w + D w_{xx}\,\big|_{w = c\,e^{ikx + \lambda t}}")
     dv.equal(sp.diff(wave, t), lam * wave, "and d/dt acts as lambda: so lambda c = (J - k^2 D) c",
              display=r"w_t\,\big|_{w = c\,e^{ikx + \lambda t}}")
+    dv.equal((J - q * Dmat).trace(), trace(), "the trace of J - qD (q = k^2)", display="T(q)")
     charpoly = (lam * sp.eye(2) - (J - q * Dmat)).det()
     dv.equal(charpoly, lam**2 - trace() * lam + h_of(),
              "nonzero c exists iff det(lambda I - J + q D) = 0 (q = k^2): the dispersion relation",
@@ -152,6 +153,8 @@ def turing_instability() -> Derivation:
     kc2 = sp.sqrt(detJ / (Du * Dv))
     dv.equal(qm**2 - detJ / (Du * Dv), disc / (4 * Du**2 * Dv**2), "q_m^2 - det J/(D_u D_v) is proportional to the "
              "discriminant: at onset the double root is k_c^2 = sqrt(det J/(D_u D_v))", display=r"q_m^2 - \det J/(D_u D_v)")
+    dv.solution(sp.Eq(q**2, detJ / (Du * Dv)), q, kc2, "at onset (zero discriminant) q_m^2 = det J/(D_u D_v): "
+                "k_c^2 is its positive root")
     # the fastest-growing mode
     s = Du + Dv
     Tq, hq = trace(), h_of()
@@ -306,6 +309,13 @@ def schnakenberg_turing(params: dict | None = None) -> Derivation:
     dv.equal(lp.subs(q, qs), res["lambda_max"], "the largest growth rate lambda_max = lambda_+(q*) = -h'(q*)/s",
              display=r"\lambda_+(q^*)")
     dv.positive(-sp.diff(lp, q, 2).subs(q, qs), "lambda_+'' < 0 at q*: a maximum", display=r"-\lambda_+''(q^*)")
+    kp = sp.Symbol("|k|", positive=True)  # the wavenumber's modulus (k itself is real)
+    dv.equal(lp.subs(q, k**2), res["lambda_plus"], "lambda_+ as a function of the wavenumber (q = k^2)",
+             display=r"\lambda_+(k)")
+    dv.solution(sp.Eq(kp**2, kc2), kp, sp.sqrt(kc2), "the onset wavenumber k_c, the positive root of |k|^2 = k_c^2")
+    dv.solution(hq.subs(q, kp**2), kp, [sp.sqrt(qlo), sp.sqrt(qhi)],
+                "the band edges in |k|: the roots of h(|k|^2), k_- = sqrt(q_-) and k_+ = sqrt(q_+)")
+    dv.solution(sp.Eq(kp**2, qs), kp, res["k_star"], "the fastest-growing wavenumber k* = sqrt(q*)")
     dv.result("steady_state", (ust, vst))
     dv.result("jacobian", schnakenberg_jacobian())
     dv.result("turing_space", sp.And(b - a > 0, b - a < (a + b)**3, d * (b - a) > (a + b)**3,
