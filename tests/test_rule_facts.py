@@ -147,6 +147,8 @@ def test_ldyn_derive_any_rule(tmp_path, capsys):
     assert main(["derive", "no-such-rule"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown derivation or rule" in err
+    assert main(["derive", str(tmp_path / "missing.rule")]) == 2
+    assert capsys.readouterr().err.strip().endswith("missing.rule: no such rule file")
     bad = tmp_path / "bad.rule"
     bad.write_text("hyper: lr=0.1\ntheta = theta - lr*h(theta)\n")
     assert main(["derive", str(bad)]) == 2

@@ -118,7 +118,9 @@ def _rule_derivation(spec: str):
     rule_spec = spec[len("rule-"):] if spec.startswith("rule-") and spec[len("rule-"):] in names() else spec
     try:
         rule = resolve(rule_spec)
-    except RuleNotFound:
+    except RuleNotFound as exc:
+        if spec.endswith(".rule"):
+            raise UsageError(str(exc)) from None
         from derive import catalogue
 
         raise UsageError(f"unknown derivation or rule {spec!r}; derivations: {', '.join(catalogue.CATALOGUE)}; "
