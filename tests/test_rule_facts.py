@@ -181,3 +181,26 @@ def test_a_rule_sympy_cannot_solve_through_gets_one_line(tmp_path, capsys):
     assert main(["derive", str(ams), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert "no continuous-time limit" in out and "cannot solve" in out
+
+
+def test_a_constant_state_has_no_slow_manifold_and_says_so(tmp_path, capsys):
+    """A state entry that never changes (s = s) leaves the manifold equations empty: one line, exit 2."""
+    from verify.cli import main
+
+    rule = tmp_path / "frozen.rule"
+    rule.write_text("hyper: lr=0.1\nstate: s=sqrt(theta)\ns = s\ntheta = theta - lr*g(theta)*s\n")
+    assert main(["modified-equation", "--rule", str(rule), "--loss", "theta**4/4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no unique fixed point of the buffers" in err
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_1(monkeypatch, capsys):
+    from verify import cli
+
+    def boom(args):
+        raise TypeError("something\nunexpected")
+
+    monkeypatch.setattr(cli, "cmd_derive", boom)
+    assert cli.main(["derive", "gd"]) == 1
+    err = capsys.readouterr().err
+    assert err == "ldyn: internal error: TypeError: something unexpected (please report it with the command)\n"

@@ -491,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - never a traceback: an unexpected failure is our bug, on one line
+        text = " ".join(str(exc).split())[:300]
+        print(f"ldyn: internal error: {type(exc).__name__}: {text} (please report it with the command)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

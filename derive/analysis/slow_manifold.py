@@ -163,6 +163,8 @@ def _solve(eqs: list[sp.Expr], unknowns: list[sp.Symbol]) -> dict | None:
     eqs = [e for e in eqs if e != 0]
     if not unknowns:
         return {} if all(sp.expand(e) == 0 for e in eqs) else None
+    if not eqs:  # every equation holds identically: the unknowns are free, no unique solution
+        return None
     J = sp.Matrix(eqs).jacobian(unknowns)
     if J.has(*unknowns):
         try:
