@@ -38,19 +38,14 @@ LAMBDA_SAMPLES = 64
 def load(spec):
     """(rule, linearization) for a SPEC string or an UpdateRule; user errors become InputError."""
     from derive.analysis import linear
+    from derive.rule_text import RuleTextError
     from derive.rules.library import RuleNotFound, resolve
 
     try:
         rule = resolve(spec) if isinstance(spec, str) else spec
         return rule, _linearize(rule)
-    except RuleNotFound as exc:
+    except (RuleNotFound, RuleTextError, linear.AnalysisError) as exc:  # RuleTextError: "FILE:LINE: problem"
         raise InputError(str(exc)) from None
-    except linear.AnalysisError as exc:
-        raise InputError(str(exc)) from None
-    except ValueError as exc:  # derive.rule_text.RuleTextError: "FILE:LINE: problem"
-        if type(exc).__name__ == "RuleTextError":
-            raise InputError(str(exc)) from None
-        raise
 
 
 _LIN_CACHE: dict = {}
