@@ -47,3 +47,21 @@ def _vector(name: str, x, n: int | None = None, finite: bool = True) -> np.ndarr
         bad = np.flatnonzero(~np.isfinite(arr)).tolist()
         raise ValueError(f"{name} must be finite, got nan/inf at indices {bad}")
     return arr
+
+
+def _array(name: str, x, shape: tuple | None = None, finite: bool = True) -> np.ndarray:
+    """Return ``np.asarray(x, float)`` after checking it is a non-empty real array of any shape
+    (0-d included), of ``shape`` when given, and finite unless ``finite=False``."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be an array of real numbers, got {type(x).__name__}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty array, got shape {arr.shape}")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} to match the parameters, got {arr.shape}")
+    if finite and not np.isfinite(arr).all():
+        bad = [tuple(int(i) for i in ix) if arr.ndim != 1 else int(ix[0])
+               for ix in np.argwhere(~np.isfinite(arr))[:5]]
+        raise ValueError(f"{name} must be finite, got nan/inf at indices {bad}")
+    return arr

@@ -38,6 +38,8 @@ def run(capsys, monkeypatch, name, rule, *extra, spec=None):
     ("rmsprop_eps_inside", "rmsprop", [], "eps-inside", 1),
     ("rmsprop_ema_swapped", "rmsprop", [], "ema-weights-swapped", 1),
     ("sgd_damped_first_step", "sgd", ["--set", "momentum=0.9", "--set", "dampening=0.5"], "damped-first-step", 1),
+    ("rmsprop_ema_momentum_buffer", "rmsprop", ["--set", "momentum=0.9"], "ema-momentum-buffer", 1),
+    ("adam_plain_first_moment", "adam", [], "plain-first-moment", 1),
 ])
 def test_wrong_implementations_exit_1_with_the_convention_that_explains_them(capsys, monkeypatch, name, rule, extra,
                                                                              label, step):

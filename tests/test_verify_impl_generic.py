@@ -185,7 +185,7 @@ def test_torch_style_classes(capsys, monkeypatch):
     (f"{GEN}:qhm", "qhm", ["--set", "betas=0.9,0.99"], "unknown key 'betas'"),
     (f"{GEN}:qhm", "qhm", ["--set", "lr=-1"], "must be > 0"),
     (f"{GEN}:qhm", "qhm", ["--set", "lr=0.1", "--set", "nu"], "give KEY=VALUE"),
-    (f"{GEN}:qhm", "nesterov", [], "the oracle is applied away from"),
+    (f"{GEN}:qhm", "nesterov", [], "use --rule nesterov-buffer"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, spec, rule, extra, needle):
     code, _, err = run(capsys, monkeypatch, spec, rule, *extra)

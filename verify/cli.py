@@ -379,8 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "step(params, grads, state) whose state starts as {}; or a torch-style class Cls(params, **hyper) "
                    "whose step(grads) updates params (a list of NumPy arrays, or one array) in place")
     i.add_argument("--rule", required=True, metavar="RULE",
-                   help="the reference: sgd, rmsprop, adam, adamw (torch.optim's algorithms, torch's keywords: "
-                   "betas=(b1, b2), ...), or any other catalogue rule or a path ending in .rule (keywords: the "
+                   help="the reference: a library optimizer by name, with torch.optim's keywords and defaults "
+                   "(betas=(b1, b2), ...): sgd, rmsprop, adam, adamw, adagrad, adadelta, adamax, nadam, radam, asgd, "
+                   "rprop, adafactor, muon, lion (torch-style names lr, betas, weight_decay); or any other catalogue rule or a path ending in .rule (keywords: the "
                    "rule's own hyperparameter names, e.g. lion: lr, beta1, beta2, weight_decay; a factory that "
                    "takes betas and not beta1 gets betas=(beta1, beta2, ...))")
     i.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

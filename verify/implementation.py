@@ -44,12 +44,12 @@ import sys
 
 import numpy as np
 
-from verify.implementation_reference import (DEFAULTS, TITLES, Configuration, neutral, reference, show)
+from verify.implementation_reference import Configuration, neutral, reference, show
 from verify.implementation_runs import (ATOL_FACTOR, RTOL, SEED, STEPS, InputError, _agreement, _one_line, accepts,
                                         failing, implementation, is_step_function, is_torch_style, load, problems,
                                         run_implementation, run_rule)
 
-__all__ = ["verify", "format_report", "InputError", "DEFAULTS", "TITLES", "load", "implementation", "problems"]
+__all__ = ["verify", "format_report", "InputError", "load", "implementation", "problems"]
 
 
 def _overflow(runs, probs) -> tuple[str, int] | None:
@@ -94,19 +94,20 @@ def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SE
     base, conv, fixed = ref.parse(settings)
     with contextlib.redirect_stdout(sys.stderr):  # keep the user's prints out of our output
         obj = load(spec)
-    probs, notes = problems(steps, seed), []
+    shape = getattr(ref, "param_shape", None)  # Muon takes matrices
+    probs, notes = problems(steps, seed, shape=shape), []
     base = _finite_base(ref, base, conv, fixed, probs, steps, notes)
     kw = (lambda values: ref.keywords(values, accepts(obj)))
     step_fn = is_step_function(obj, kw(base))
     with contextlib.redirect_stdout(sys.stderr):
-        impl = implementation(obj, kw(base))
+        impl = implementation(obj, kw(base), shape)
     configs = [Configuration("base", base, {})] if step_fn else ref.configurations(base, fixed)
     results = []
     for c in configs:
         if c.name != "base" and c.skipped is None:
             with contextlib.redirect_stdout(sys.stderr):
                 try:
-                    this = implementation(obj, kw(c.values))
+                    this = implementation(obj, kw(c.values), shape)
                 except InputError as exc:
                     this = failing(f"building your optimizer for this configuration: {exc}")
         else:

@@ -1,9 +1,9 @@
 """The reference side of ``ldyn verify-impl``: which rule, with which hyperparameters, in which
 configurations, and which alternative rules (conventions, mistakes) may explain a disagreement.
 
-Two kinds of reference.  :class:`TorchReference` is one of torch.optim's SGD, RMSprop, Adam, AdamW
-(:mod:`derive.rules.adaptive`, torch's names and defaults, ``betas`` a tuple, structural options such
-as ``nesterov`` read from the values).  :class:`GenericReference` is any other rule
+Two kinds of reference.  :class:`TorchReference` is a library optimizer of
+:func:`derive.rules.zoo.optimizers` (torch.optim's SGD, RMSprop, Adam, AdamW, Adagrad, NAdam, ...: torch's
+names and defaults, ``betas`` a tuple, structural options such as ``nesterov`` read from the values).  :class:`GenericReference` is any other rule
 ``derive.rules.library.resolve`` knows (a catalogue name or a ``.rule`` file): its hyperparameters
 are its protocol names, defaults from ``rule.defaults``.
 
@@ -38,27 +38,7 @@ import numpy as np
 
 from verify.implementation_runs import InputError
 
-#: the factory's keywords and their defaults (torch.optim)
-DEFAULTS = {
-    "sgd": {"lr": 1e-3, "momentum": 0, "dampening": 0, "nesterov": False, "weight_decay": 0},
-    "rmsprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0, "momentum": 0, "centered": False},
-    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False},
-    "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False},
-}
-TITLES = {"sgd": "torch.optim.SGD", "rmsprop": "torch.optim.RMSprop", "adam": "torch.optim.Adam",
-          "adamw": "torch.optim.AdamW"}
-#: torch's conventions (AdamW: decay="decoupled-lr")
-CONVENTION_DEFAULTS = {"eps_mode": "outside", "bias_correction": "both", "amsgrad_max": "raw", "decay": "coupled"}
-#: the branch configurations of the torch rules: name -> the changes wanted
-TORCH_PLANS = {
-    "sgd": [("weight_decay", {"weight_decay": 0.01}), ("momentum", {"momentum": 0.9}),
-            ("dampening", {"momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
-            ("nesterov", {"momentum": 0.9, "nesterov": True})],
-    "rmsprop": [("weight_decay", {"weight_decay": 0.01}), ("momentum", {"momentum": 0.9}),
-                ("centered", {"centered": True})],
-    "adam": [("weight_decay", {"weight_decay": 0.01}), ("amsgrad", {"amsgrad": True})],
-    "adamw": [("weight_decay", {"weight_decay": 0.01}), ("amsgrad", {"amsgrad": True})],
-}
+#: the conventions' option values are the first allowed ones (torch's) unless --set changes them
 #: the nonzero value a hyperparameter at 0 takes when a configuration switches it on
 NONZERO = {"weight_decay": 0.01, "momentum": 0.9, "dampening": 0.3}
 #: default values for hyperparameters a (Python) catalogue rule leaves without one
@@ -211,27 +191,26 @@ def _show1(v) -> str:
 
 
 class TorchReference(_Reference):
-    """torch.optim's SGD, RMSprop, Adam or AdamW (the options and conventions of ``derive.rules.adaptive``)."""
+    """A library optimizer of :func:`derive.rules.zoo.optimizers` (torch.optim's keywords and defaults,
+    its conventions and known variants)."""
 
     def __init__(self, name: str) -> None:
-        self.name, self.title, self.defaults = name, TITLES[name], dict(DEFAULTS[name])
+        from derive.rules.zoo import optimizers
+
+        self.spec = optimizers()[name]
+        self.name, self.title, self.defaults = name, self.spec.title, dict(self.spec.defaults)
         self.algorithm = f"{self.title}'s algorithm"
+        self.param_shape = self.spec.param_shape
 
     def convention_keys(self) -> dict[str, tuple]:
-        """Keys that configure only the reference rule, with their allowed values."""
-        from derive.rules import adaptive as ad
-
-        decays = ("decoupled-lr", "decoupled") if self.name == "adamw" else ad.DECAYS
-        adam = {"eps_mode": ad.EPS_MODES, "bias_correction": ad.BIAS_CORRECTIONS,
-                "amsgrad_max": ad.AMSGRAD_MAX, "decay": decays}
-        return {"sgd": {"decay": decays}, "rmsprop": {"eps_mode": ("outside", "inside"), "decay": decays},
-                "adam": adam, "adamw": adam}[self.name]
+        """Keys that configure only the reference rule, with their allowed values (torch's first)."""
+        return dict(self.spec.conventions)
 
     def parse(self, settings) -> tuple[dict, dict, set]:
         """(the factory's keywords, the reference's conventions, the keys fixed by --set)."""
         rule = self.name
         hyper, allowed = dict(self.defaults), self.convention_keys()
-        conv = {k: "decoupled-lr" if (rule, k) == ("adamw", "decay") else CONVENTION_DEFAULTS[k] for k in allowed}
+        conv = {k: v[0] for k, v in allowed.items()}
         valid = f"valid keys for {rule}: {', '.join([*hyper, *allowed])}"
         fixed = set()
         for item in settings:
@@ -250,70 +229,45 @@ class TorchReference(_Reference):
             except ValueError as exc:
                 raise InputError(f"--set {key}: {exc}; {valid}") from None
             fixed.add(key)
-        for k in ("lr", "eps", "weight_decay", "momentum", "alpha"):
-            if k in hyper and hyper[k] < 0:
-                raise InputError(f"--set {k}: must be >= 0 (as in {self.title}), got {hyper[k]}")
-        if "alpha" in hyper and not 0 <= hyper["alpha"] < 1:
-            raise InputError(f"--set alpha: must be in [0, 1) (the EMA coefficient of the squared gradient), "
-                             f"got {hyper['alpha']}")
-        if any(not 0 <= b < 1 for b in hyper.get("betas", ())):
-            raise InputError(f"--set betas: each must be in [0, 1), got {hyper['betas']}")
-        if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
-            raise InputError("--set nesterov=true needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
+        problem = self.spec.check(hyper)
+        if problem:
+            raise InputError(f"--set {problem}")
         return hyper, conv, fixed
 
     def same_map(self, values: dict) -> dict:
-        """SGD with momentum 0: Nesterov's g + 0·b is plain SGD, so nesterov=False is the same map."""
-        return {**values, "nesterov": False} if values.get("nesterov") and values["momentum"] == 0 else values
+        return self.spec.same_map(values)
 
     def check(self, values: dict) -> str | None:
-        if values.get("nesterov") and (values["momentum"] <= 0 or values["dampening"] != 0):
-            return "nesterov=true needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)"
-        return None
+        return self.spec.check(values)
 
     def plans(self, base: dict) -> list[tuple[str, dict]]:
-        return TORCH_PLANS[self.name]
+        return list(self.spec.plans)
 
     def options(self, values: dict, conventions: dict) -> dict:
-        """The structural options of ``derive.rules.adaptive.RULES[name]`` read from the values."""
-        if self.name == "sgd":
-            return {"momentum": values["momentum"] > 0, "nesterov": values["nesterov"], **conventions}
-        if self.name == "rmsprop":
-            return {"centered": values["centered"], "momentum": values["momentum"] > 0, **conventions}
-        return {"amsgrad": values["amsgrad"], **conventions}
+        """The structural options of the reference's factory read from the values."""
+        return self.spec.options(values, conventions)
 
-    @staticmethod
-    def symbolic_values(values: dict) -> dict[str, float]:
+    def symbolic_values(self, values: dict) -> dict[str, float]:
         """Numeric hyperparameters under the symbolic rules' names (betas -> beta1, beta2)."""
-        out = {k: float(v) for k, v in values.items() if not isinstance(v, (bool, tuple))}
-        if "betas" in values:
-            out["beta1"], out["beta2"] = map(float, values["betas"])
-        return out
+        return self.spec.symbolic(values)
 
     def rule_and_values(self, values: dict, conventions: dict):
-        from derive.rules import adaptive
-
         try:
-            rule = adaptive.RULES[self.name](**self.options(values, conventions))
+            rule = self.spec.factory(**self.options(values, conventions))
         except ValueError as exc:
             raise InputError(str(exc)) from None
         sym = self.symbolic_values(values)
         return rule, {k: sym[k] for k in rule.hyper}
 
     def candidates(self, values: dict, conventions: dict, receives_values: bool) -> list[Candidate]:
-        """torch's known conventions (derive.rules.conventions), then the mistakes (module docstring)."""
-        from derive.rules import adaptive, conventions as conv
-
+        """The optimizer's known variants (other libraries' conventions, then common mistakes), after the
+        "X ignored" mistakes when the implementation received the values."""
         options, sym = self.options(values, conventions), self.symbolic_values(values)
-        out = [Candidate(v.label, v.description, v.libraries, "convention", r, {k: h[k] for k in r.hyper})
-               for v in conv.variants(self.name, options)
-               for r, h in [(v.rule(self.name), v.hyperparameters(sym))]]
-        if self.name == "sgd" and values["momentum"] > 0:
-            rule = adaptive.sgd_rule(momentum=True, nesterov=values["nesterov"], decay=conventions["decay"],
-                                     undamped_first_step=False)
-            out.append(Candidate("ema-momentum-buffer", "EMA momentum buffer (1−μ) factor: b ← μb + (1 − μ)g from "
-                                 "b = 0, instead of torch's b ← μb + (1 − τ)g with b₁ = g", "", "mistake", rule,
-                                 {**{k: sym[k] for k in rule.hyper}, "dampening": sym["momentum"]}))
+        out = []
+        for v in self.spec.variants(options):
+            rule, h = v.rule(self.name), v.hyperparameters(sym)
+            out.append(Candidate(v.label, v.description, v.libraries, v.kind, rule, {k: h[k] for k in rule.hyper}))
+        out.sort(key=lambda c: c.kind != "convention")  # stable: conventions first
         return (self.ignored(values, conventions) if receives_values else []) + out
 
     def keywords(self, values: dict, accepts) -> dict:
@@ -418,8 +372,11 @@ def decay_variants(rule) -> list[tuple[str, str, object]]:
 
 
 def reference(spec: str) -> _Reference:
-    """The reference named by ``--rule SPEC``: torch's four by name, any other rule through ``resolve``."""
-    if spec in DEFAULTS:
+    """The reference named by ``--rule SPEC``: a library optimizer of :func:`derive.rules.zoo.optimizers`
+    by name (torch's keywords), any other rule through ``resolve`` (its own names)."""
+    from derive.rules.zoo import optimizers
+
+    if spec in optimizers():
         return TorchReference(spec)
     from derive.rule_text import RuleTextError
     from derive.rules.library import RuleNotFound, resolve
@@ -430,4 +387,12 @@ def reference(spec: str) -> _Reference:
         raise InputError(f"argument --rule: invalid choice: {exc}") from None
     except RuleTextError as exc:
         raise InputError(str(exc)) from None
+    away = sorted({str(a.args[0]) for u in rule.update for a in u.atoms(rule.oracle) if a.args[0] != rule.theta})
+    if away:
+        fix = ("use --rule nesterov-buffer (the same method in torch.optim.SGD(nesterov=True)'s variables, whose "
+               "parameter is the look-ahead point) or --rule sgd --set nesterov=true" if rule.name == "nesterov" else
+               "write the rule in the variables of the point where the gradient is taken (as nesterov-buffer does "
+               "for nesterov)")
+        raise InputError(f"--rule {spec}: the rule takes its gradient at {away[0]}, not at theta, but an optimizer's "
+                         f"step receives the gradient at its parameters only; {fix}")
     return GenericReference(spec, rule)

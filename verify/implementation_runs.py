@@ -136,13 +136,13 @@ def _call(obj, hyper: dict) -> str:
     return f"{getattr(obj, '__name__', 'factory')}({', '.join(f'{k}={v!r}' for k, v in hyper.items())})"
 
 
-def implementation(obj, hyper: dict) -> Implementation:
+def implementation(obj, hyper: dict, shape: tuple[int, ...] | None = None) -> Implementation:
     """The user's optimizer: ``obj(**hyper)``, ``obj`` itself if it is a step function, or the
-    torch-style class ``obj`` adapted to init/step."""
+    torch-style class ``obj`` adapted to init/step (probed with parameters of ``shape``, a vector if None)."""
     if is_step_function(obj, hyper):
         return Implementation("step function", lambda params: {}, obj)
     if is_torch_style(obj, hyper):
-        return torch_style(obj, hyper)
+        return torch_style(obj, hyper, shape)
     call = _call(obj, hyper)
     try:
         inspect.signature(obj).bind(**hyper)
@@ -171,7 +171,7 @@ def _torch_shape(name: str, hyper: dict, problem: str) -> InputError:
 _CLASS = "__torch_style__"
 
 
-def torch_style(cls, hyper: dict) -> Implementation:
+def torch_style(cls, hyper: dict, shape: tuple[int, ...] | None = None) -> Implementation:
     """``cls(params, **hyper)`` with ``.step(grads)`` as init/step; a one-step probe tells whether it
     takes a list of arrays (tried first, as torch does) or one array, and that it updates in place."""
     name = cls.__name__
@@ -190,6 +190,9 @@ def torch_style(cls, hyper: dict) -> Implementation:
         raise _torch_shape(name, hyper, f"its step takes ({', '.join(required) or 'no argument'}), not one "
                            "argument grads")
     p0, g0 = np.array([0.5, -1.5, 2.0]), np.array([0.3, -0.2, 1.0])
+    if shape is not None:
+        size = int(np.prod(shape))
+        p0, g0 = np.linspace(-1.5, 2.0, size).reshape(shape), np.linspace(1.0, -0.2, size).reshape(shape)
     problems_seen = []
     for as_list in (True, False):
         p = p0.copy()
@@ -255,17 +258,26 @@ class Problem:
     schedule: np.ndarray  # a_k, k = 0..steps
     noise: np.ndarray  # ξ_k, k = 0..steps
     shrink_from: int  # first step of the shrinking phase
+    shape: tuple[int, ...] | None = None  # the parameters' shape as the optimizer sees them (None: a vector)
+
+    def shaped(self, x: np.ndarray) -> np.ndarray:
+        """A flat vector of this problem as the optimizer sees it (a matrix for Muon)."""
+        return x if self.shape is None else x.reshape(self.shape)
 
     def grad(self, theta: np.ndarray, k: int) -> np.ndarray:
         return self.schedule[k] * (self.h * (theta - self.c) + self.sigma * self.noise[k])
 
     def to_json(self) -> dict:
         return {"name": self.name, "description": self.description, "dimension": int(self.theta0.size),
-                "shrink_from": self.shrink_from}
+                "shrink_from": self.shrink_from, **({"shape": list(self.shape)} if self.shape else {})}
 
 
-def problems(steps: int = STEPS, seed: int = SEED, n: int = 16) -> list[Problem]:
-    """Three seed-fixed problems (see the module docstring); gradients shrink from step steps//2 + 1."""
+def problems(steps: int = STEPS, seed: int = SEED, n: int = 16, shape: tuple[int, ...] | None = None) -> list[Problem]:
+    """Three seed-fixed problems (see the module docstring); gradients shrink from step steps//2 + 1.
+    With ``shape`` (e.g. (4, 4) for Muon) the optimizer sees the n = prod(shape) coordinates as an
+    array of that shape; the gradient stays coordinate-wise."""
+    if shape is not None:
+        n = int(np.prod(shape))
     half, k = steps // 2, np.arange(steps + 1)
     e = np.linspace(0.0, 1.0, n)
     out = []
@@ -290,7 +302,8 @@ def problems(steps: int = STEPS, seed: int = SEED, n: int = 16) -> list[Problem]
             c = sign() * 10 ** (3 * e - 2)[rng.permutation(n)]
             sigma, a = 0.3 * h * d, 0.995 ** k
         out.append(Problem(name, description, c + sign() * d, h, c, sigma, a,
-                           rng.standard_normal((steps + 1, n)), half + 1 if i < 2 else 1))
+                           rng.standard_normal((steps + 1, n)), half + 1 if i < 2 else 1,
+                           None if shape is None else tuple(shape)))
     return out
 
 
@@ -304,12 +317,28 @@ class Run:
 
 def run_rule(rule, values: dict, probs: list[Problem], steps: int, along: list[Run] | None = None) -> list[Run]:
     """``rule.lambdify(...)`` on all problems at once (the rules act coordinate-wise): closed-loop,
-    or ``along`` the implementation's runs, each step from its θ_{k−1} with the gradient there."""
+    or ``along`` the implementation's runs, each step from its θ_{k−1} with the gradient there.
+    Problems with a ``shape`` (a matrix rule such as Muon's) run one at a time, as that shape."""
+    if any(p.shape is not None for p in probs):
+        return [_run_rule(rule, values, [_flat(p)], steps, [a] if along else None, p.shape)[0]
+                for p, a in zip(probs, along or [None] * len(probs))]
+    return _run_rule(rule, values, probs, steps, along)
+
+
+def _flat(p: Problem) -> Problem:
+    import dataclasses
+
+    return dataclasses.replace(p, shape=None)
+
+
+def _run_rule(rule, values: dict, probs: list[Problem], steps: int, along: list[Run] | None = None,
+              shape: tuple[int, ...] | None = None) -> list[Run]:
     bounds = np.cumsum([0] + [p.theta0.size for p in probs])
     slices = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
     opt = rule.lambdify(**{name: values[name] for name in rule.hyper})
     theta = np.concatenate([p.theta0 for p in probs])
-    state = opt.init(theta)
+    view = (lambda x: x) if shape is None else (lambda x: x.reshape(shape))
+    state = opt.init(view(theta))
     params = np.empty((steps + 1, theta.size))
     record = {s: np.empty((steps, theta.size)) for s in rule.state_names}
     params[0] = theta
@@ -319,10 +348,11 @@ def run_rule(rule, values: dict, probs: list[Problem], steps: int, along: list[R
                 if k <= len(run.params) and np.isfinite(run.params[k - 1]).all():
                     theta[sl] = run.params[k - 1]
             grads = np.concatenate([p.grad(theta[sl], k) for p, sl in zip(probs, slices)])
-            theta, state = opt.step(theta, grads, state)
+            theta, state = opt.step(view(theta), view(grads), state)
+            theta = np.asarray(theta, dtype=float).reshape(-1)
             params[k] = theta
             for s in record:
-                record[s][k - 1] = state[s]
+                record[s][k - 1] = np.broadcast_to(np.asarray(state[s], dtype=float), view(theta).shape).reshape(-1)
     return [Run(params[:, sl], {s: v[:, sl] for s, v in record.items()}) for sl in slices]
 
 
@@ -336,32 +366,36 @@ def run_implementation(impl: Implementation, problem: Problem, steps: int, keys)
     def stop(k: int, message: str) -> Run:
         return Run(params[:k], {s: v[:k - 1] for s, v in record.items()}, (k, message))
 
+    shape = problem.shape or (n,)
     try:
-        state = impl.init(problem.theta0.copy())
+        state = impl.init(problem.shaped(problem.theta0.copy()))
     except (Exception, SystemExit) as exc:
         return stop(1, f"exception: {_one_line(exc)} (in init)")
     for k in range(1, steps + 1):
         try:
-            out = impl.step(params[k - 1].copy(), problem.grad(params[k - 1], k), state)
+            out = impl.step(problem.shaped(params[k - 1].copy()), problem.shaped(problem.grad(params[k - 1], k)),
+                            state)
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError(f"step must return (params, state), got {type(out).__name__}")
             new, state = np.asarray(out[0], dtype=float), out[1]
-            if new.shape != (n,):
-                raise ValueError(f"step returned params of shape {new.shape}, expected {(n,)}")
+            if new.shape != shape:
+                raise ValueError(f"step returned params of shape {new.shape}, expected {shape}")
+            new = new.reshape(-1)
         except (Exception, SystemExit) as exc:
             return stop(k, f"exception: {_one_line(exc)}")
         params[k] = new
         for s in keys:
             value = state.get(s) if isinstance(state, Mapping) else None
             try:
-                row = np.broadcast_to(np.asarray(value, dtype=float), (n,)) if value is not None else None
+                row = (np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1)
+                       if value is not None else None)
             except (TypeError, ValueError):
                 row = None
             if k == 1 and row is not None:
                 record[s] = np.full((steps, n), np.nan)
             if s in record:
                 if row is None:
-                    return stop(k, f"exception: state[{s!r}] is no longer a number or an array of shape {(n,)}")
+                    return stop(k, f"exception: state[{s!r}] is no longer a number or an array of shape {shape}")
                 record[s][k - 1] = row
         if not (np.isfinite(new).all() and all(np.isfinite(v[k - 1]).all() for v in record.values())):
             return Run(params[:k + 1], {s: v[:k] for s, v in record.items()}, (k, "non-finite output"))

@@ -47,6 +47,8 @@ EPS_MODES = ("outside", "inside", "hat")
 BIAS_CORRECTIONS = ("both", "none", "m", "v")
 AMSGRAD_MAX = ("raw", "corrected")
 DECAYS = ("coupled", "decoupled-lr", "decoupled")
+#: a buffer b⁺ = μb + x ("plain") or the moving average b⁺ = μb + (1 − μ)x ("ema")
+BUFFERS = ("plain", "ema")
 
 
 def _choice(name: str, value, allowed) -> None:
@@ -97,12 +99,14 @@ def sgd_rule(momentum: bool = True, nesterov: bool = False, decay: str = "couple
 
 
 def rmsprop_rule(centered: bool = False, momentum: bool = False, eps_mode: str = "outside",
-                 decay: str = "coupled") -> UpdateRule:
+                 decay: str = "coupled", buffer: str = "plain") -> UpdateRule:
     """``torch.optim.RMSprop``: ĝ = g(θ) + λθ; v⁺ = αv + (1 − α)ĝ²; centered: a⁺ = αa + (1 − α)ĝ
     and d = v⁺ − a⁺², else d = v⁺; D = √d + ε (or √(d + ε)); θ⁺ = θ − η ĝ/D, or with
-    momentum b⁺ = μb + ĝ/D, θ⁺ = θ − ηb⁺."""
+    momentum b⁺ = μb + ĝ/D, θ⁺ = θ − ηb⁺ (``buffer="ema"``: b⁺ = μb + (1 − μ)ĝ/D, a mistake
+    no library documents)."""
     _flag("centered", centered)
     _flag("momentum", momentum)
+    _choice("buffer", buffer, BUFFERS)
     grad, separate = _decayed(decay)
     vn = alpha * v + (1 - alpha) * grad**2
     state, names, new = [theta, v], ["square_avg"], [None, vn]
@@ -114,7 +118,7 @@ def rmsprop_rule(centered: bool = False, momentum: bool = False, eps_mode: str =
     direction = grad / _denominator(second, eps_mode)
     hyper = {"lr": eta, "alpha": alpha, "eps": eps, "weight_decay": wd}
     if momentum:
-        bn = mu * b + direction
+        bn = mu * b + (direction if buffer == "plain" else (1 - mu) * direction)
         state, names, new = state + [b], names + ["momentum_buffer"], new + [bn]
         direction, hyper = bn, {**hyper, "momentum": mu}
     new[0] = theta - eta * direction - separate
@@ -126,17 +130,19 @@ def rmsprop_rule(centered: bool = False, momentum: bool = False, eps_mode: str =
 
 
 def adam_rule(amsgrad: bool = False, eps_mode: str = "outside", bias_correction: str = "both",
-              amsgrad_max: str = "raw", decay: str = "coupled") -> UpdateRule:
+              amsgrad_max: str = "raw", decay: str = "coupled", first_moment: str = "ema") -> UpdateRule:
     """Adam (Kingma & Ba 2015, Algorithm 1, as ``torch.optim.Adam`` documents it):
     ĝ = g(θ) + λθ, m⁺ = β₁m + (1 − β₁)ĝ, v⁺ = β₂v + (1 − β₂)ĝ², m̂ = m⁺/(1 − β₁ᵗ⁺¹),
     v̂ = v⁺/(1 − β₂ᵗ⁺¹), θ⁺ = θ − η m̂/(√v̂ + ε).  AMSGrad replaces v̂ by a running max;
-    ``decay="decoupled-lr"`` is AdamW.  Options: see the module docstring."""
+    ``decay="decoupled-lr"`` is AdamW; ``first_moment="plain"`` (m⁺ = β₁m + ĝ, a heavy-ball buffer
+    where Adam has a moving average) is a mistake no library documents.  Options: see the module docstring."""
     _flag("amsgrad", amsgrad)
+    _choice("first_moment", first_moment, ("ema", "plain"))
     _choice("eps_mode", eps_mode, EPS_MODES)
     _choice("bias_correction", bias_correction, BIAS_CORRECTIONS)
     _choice("amsgrad_max", amsgrad_max, AMSGRAD_MAX)
     grad, separate = _decayed(decay)
-    mn = beta1 * m + (1 - beta1) * grad
+    mn = beta1 * m + ((1 - beta1) * grad if first_moment == "ema" else grad)
     vn = beta2 * v + (1 - beta2) * grad**2
     c1 = 1 - beta1 ** (t + 1) if bias_correction in ("both", "m") else sp.S.One
     c2 = 1 - beta2 ** (t + 1) if bias_correction in ("both", "v") else sp.S.One
@@ -163,11 +169,11 @@ def adam_rule(amsgrad: bool = False, eps_mode: str = "outside", bias_correction:
 
 
 def adamw_rule(amsgrad: bool = False, eps_mode: str = "outside", bias_correction: str = "both",
-               amsgrad_max: str = "raw", decay: str = "decoupled-lr") -> UpdateRule:
+               amsgrad_max: str = "raw", decay: str = "decoupled-lr", first_moment: str = "ema") -> UpdateRule:
     """AdamW as ``torch.optim.AdamW`` documents it: θ ← θ − ηλθ, then the Adam step with no L2 term."""
     if decay == "coupled":
         raise ValueError("AdamW's decay is decoupled: use decay='decoupled-lr' or 'decoupled' (or adam_rule)")
-    return adam_rule(amsgrad, eps_mode, bias_correction, amsgrad_max, decay)
+    return adam_rule(amsgrad, eps_mode, bias_correction, amsgrad_max, decay, first_moment)
 
 
 #: rule name (as in ``ldyn verify-impl --rule``) -> its factory

@@ -2,40 +2,21 @@
 
 :func:`variants` lists, for a rule name and the reference's structural options, the rules a
 user's implementation is most likely to compute instead (each differs from the reference in
-one convention, with the libraries whose documented algorithm it is).  ``ldyn verify-impl``
+one convention, with the libraries whose documented algorithm it is, or by one common mistake).
+:data:`TORCH` registers SGD, RMSprop, Adam and AdamW for ``ldyn verify-impl`` (see
+:mod:`derive.rules.zoo`).  ``ldyn verify-impl``
 tests them against an implementation's behaviour to name the most likely cause of a
 disagreement.  The derivations below give the differences as equations.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 import sympy as sp
 
 from derive.rules import adaptive as ad
+from derive.rules.zoo import TorchOptimizer, Variant
 from derive.derivation import Derivation
-from derive.update_rule import UpdateRule
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A known alternative to a reference rule: ``factory(**options)`` run with the
-    hyperparameters passed through ``hyper`` (e.g. the betas swapped)."""
-
-    label: str
-    description: str
-    options: dict
-    hyper: Callable[[dict], dict] | None = None
-    libraries: str = ""
-    tags: tuple[str, ...] = field(default=())
-
-    def rule(self, name: str) -> UpdateRule:
-        """The variant's update rule (Adam and AdamW share ``adam_rule``, differing in ``decay``)."""
-        return (ad.adam_rule if name in ("adam", "adamw") else ad.RULES[name])(**self.options)
-
-    def hyperparameters(self, values: dict) -> dict:
-        return self.hyper(dict(values)) if self.hyper else dict(values)
 
 
 #: torch's defaults of the EMA coefficients, used when a transform needs one the caller left out
@@ -61,7 +42,13 @@ def variants(name: str, options: dict) -> list[Variant]:
     changed in each."""
     if name not in ad.RULES:
         raise ValueError(f"unknown rule {name!r}; known: {', '.join(ad.RULES)}")
-    o = dict(options)
+    factory = ad.adam_rule if name in ("adam", "adamw") else ad.RULES[name]
+    out = [v if v.factory else Variant(v.label, v.description, v.options, v.hyper, v.libraries, v.tags, v.kind,
+                                       factory) for v in _variants(name, dict(options))]
+    return out
+
+
+def _variants(name: str, o: dict) -> list[Variant]:
     out: list[Variant] = []
     if name in ("adam", "adamw"):
         o.setdefault("decay", "coupled" if name == "adam" else "decoupled-lr")
@@ -74,23 +61,26 @@ def variants(name: str, options: dict) -> list[Variant]:
             Variant("no-bias-correction", "no bias correction of either moment",
                     _with(o, bias_correction="none"),
                     libraries="Reddi et al. 2018's AMSGrad (optax.amsgrad with bias_correction_mu/nu=False)"
-                    if o.get("amsgrad") else ""),
+                    if o.get("amsgrad") else "", kind="convention" if o.get("amsgrad") else "mistake"),
             Variant("bias-correction-m-only", "bias correction of the first moment only",
-                    _with(o, bias_correction="m")),
+                    _with(o, bias_correction="m"), kind="mistake"),
             Variant("bias-correction-v-only", "bias correction of the second moment only",
-                    _with(o, bias_correction="v")),
-            Variant("betas-swapped", "β₁ and β₂ swapped", dict(o), hyper=_swap_betas),
+                    _with(o, bias_correction="v"), kind="mistake"),
+            Variant("betas-swapped", "β₁ and β₂ swapped", dict(o), hyper=_swap_betas, kind="mistake"),
             Variant("ema-weights-swapped", "EMA weights swapped: m ← (1 − β₁)m + β₁g (and the same for v)",
-                    dict(o), hyper=_complement("beta1", "beta2")),
+                    dict(o), hyper=_complement("beta1", "beta2"), kind="mistake"),
+            Variant("plain-first-moment", "a heavy-ball buffer m ← β₁m + g where Adam has the moving average "
+                    "m ← β₁m + (1 − β₁)g", _with(o, first_moment="plain"), kind="mistake"),
         ]
         if o.get("amsgrad"):
             other = "corrected" if o.get("amsgrad_max", "raw") == "raw" else "raw"
             where = ("of the bias-corrected moment, max(v̂ₘₐₓ, v̂) (optax.amsgrad)" if other == "corrected"
                      else "of the raw moment, corrected afterwards (torch.optim.Adam(amsgrad=True))")
             out += [Variant("amsgrad-max-" + other, "AMSGrad's running max taken " + where,
-                            _with(o, amsgrad_max=other)),
+                            _with(o, amsgrad_max=other),
+                            libraries="optax.amsgrad" if other == "corrected" else "torch.optim.Adam(amsgrad=True)"),
                     Variant("no-amsgrad", "plain Adam: no running max of the second moment",
-                            _with(o, amsgrad=False))]
+                            _with(o, amsgrad=False), libraries="torch.optim.Adam(amsgrad=False)")]
         else:
             out.append(Variant("amsgrad", "AMSGrad's running max of the second moment applied",
                                _with(o, amsgrad=True), libraries="torch.optim.Adam(amsgrad=True), optax.amsgrad"))
@@ -116,15 +106,21 @@ def variants(name: str, options: dict) -> list[Variant]:
                     libraries="torch.optim.RMSprop(centered=True); Graves 2013" if not o.get("centered") else
                     "torch.optim.RMSprop(centered=False)"),
             Variant("decay-decoupled-lr", "decoupled weight decay θ ← θ − ηλθ instead of coupled L2",
-                    _with(o, decay="decoupled-lr")),
+                    _with(o, decay="decoupled-lr"), kind="mistake"),
             Variant("ema-weights-swapped", "EMA weights swapped: v ← (1 − α)v + αg²",
-                    dict(o), hyper=_complement("alpha")),
+                    dict(o), hyper=_complement("alpha"), kind="mistake"),
         ]
+        if o.get("momentum"):
+            out.append(Variant("ema-momentum-buffer", "EMA momentum buffer: b ← μb + (1 − μ)g/D instead of torch's "
+                               "b ← μb + g/D", _with(o, buffer="ema"), kind="mistake"))
     else:  # sgd
         if o.get("momentum", True):
             out += [
                 Variant("damped-first-step", "the buffer starts at zero and the first step is damped too: "
-                        "b₁ = (1 − τ)g", _with(o, undamped_first_step=False)),
+                        "b₁ = (1 − τ)g", _with(o, undamped_first_step=False), kind="mistake"),
+                Variant("ema-momentum-buffer", "EMA momentum buffer (1−μ) factor: b ← μb + (1 − μ)g from b = 0, "
+                        "instead of torch's b ← μb + (1 − τ)g with b₁ = g", _with(o, undamped_first_step=False),
+                        hyper=lambda h: {**h, "dampening": h.get("momentum", 0.9)}, kind="mistake"),
                 Variant("nesterov" if not o.get("nesterov") else "no-nesterov",
                         "Nesterov's look-ahead applied" if not o.get("nesterov") else "Nesterov's look-ahead missing",
                         _with(o, nesterov=not o.get("nesterov", False)),
@@ -134,6 +130,74 @@ def variants(name: str, options: dict) -> list[Variant]:
                            _with(o, decay="decoupled-lr"), libraries="SGDW, Loshchilov & Hutter 2019"))
     return out
 
+
+
+# -- torch.optim's SGD, RMSprop, Adam and AdamW for ldyn verify-impl -------------------------
+def _in_range(values: dict, title: str) -> str | None:
+    """Why these torch keyword values are outside their mathematical ranges (None: valid); the message
+    starts with the key ("alpha: must be in [0, 1) ...")."""
+    for k in ("lr", "eps", "weight_decay", "momentum", "dampening"):
+        if k in values and values[k] < 0:
+            return f"{k}: must be >= 0 (as in {title}), got {values[k]:g}"
+    if "lr" in values and values["lr"] == 0:
+        return "lr: must be > 0, got 0"
+    for k, what in (("momentum", "the momentum coefficient"), ("alpha", "the EMA coefficient of the squared "
+                                                                        "gradient")):
+        if k in values and not 0 <= values[k] < 1:
+            return f"{k}: must be in [0, 1) ({what}), got {values[k]:g}"
+    if "dampening" in values and not 0 <= values["dampening"] <= 1:
+        return f"dampening: must be in [0, 1], got {values['dampening']:g}"
+    if any(not 0 <= b < 1 for b in values.get("betas", ())):
+        return f"betas: each must be in [0, 1), got {tuple(values['betas'])}"
+    if values.get("nesterov") and (values["momentum"] <= 0 or values["dampening"] != 0):
+        return "nesterov=true needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)"
+    return None
+
+
+def _sgd_same_map(values: dict) -> dict:
+    """SGD with momentum 0: Nesterov's g + 0·b is plain SGD, so nesterov=False is the same map."""
+    return {**values, "nesterov": False} if values.get("nesterov") and values["momentum"] == 0 else values
+
+
+_ADAM_CONVENTIONS = {"eps_mode": ad.EPS_MODES, "bias_correction": ad.BIAS_CORRECTIONS, "amsgrad_max": ad.AMSGRAD_MAX}
+
+#: torch.optim's four, with their keywords and defaults as torch spells them
+TORCH = {
+    "sgd": TorchOptimizer(
+        "sgd", "torch.optim.SGD", {"lr": 1e-3, "momentum": 0, "dampening": 0, "nesterov": False, "weight_decay": 0},
+        ad.sgd_rule, lambda v, c: {"momentum": v["momentum"] > 0, "nesterov": v["nesterov"], **c},
+        conventions={"decay": ad.DECAYS},
+        plans=(("weight_decay", {"weight_decay": 0.01}), ("momentum", {"momentum": 0.9}),
+               ("dampening", {"momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
+               ("nesterov", {"momentum": 0.9, "nesterov": True})),
+        variants=lambda o: variants("sgd", o), check=lambda v: _in_range(v, "torch.optim.SGD"),
+        same_map=_sgd_same_map, follows="torch.optim.SGD (Sutskever et al. 2013's momentum, PyTorch form)"),
+    "rmsprop": TorchOptimizer(
+        "rmsprop", "torch.optim.RMSprop",
+        {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0, "momentum": 0, "centered": False},
+        ad.rmsprop_rule, lambda v, c: {"centered": v["centered"], "momentum": v["momentum"] > 0, **c},
+        conventions={"eps_mode": ("outside", "inside"), "decay": ad.DECAYS},
+        plans=(("weight_decay", {"weight_decay": 0.01}), ("momentum", {"momentum": 0.9}),
+               ("centered", {"centered": True})),
+        variants=lambda o: variants("rmsprop", o), check=lambda v: _in_range(v, "torch.optim.RMSprop"),
+        follows="torch.optim.RMSprop (Tieleman & Hinton 2012; centered: Graves 2013)"),
+    "adam": TorchOptimizer(
+        "adam", "torch.optim.Adam", {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+                                     "amsgrad": False},
+        ad.adam_rule, lambda v, c: {"amsgrad": v["amsgrad"], **c},
+        conventions={**_ADAM_CONVENTIONS, "decay": ad.DECAYS},
+        plans=(("weight_decay", {"weight_decay": 0.01}), ("amsgrad", {"amsgrad": True})),
+        variants=lambda o: variants("adam", o), check=lambda v: _in_range(v, "torch.optim.Adam"),
+        follows="torch.optim.Adam (Kingma & Ba 2015, Algorithm 1; AMSGrad: Reddi et al. 2018)"),
+    "adamw": TorchOptimizer(
+        "adamw", "torch.optim.AdamW", {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2,
+                                       "amsgrad": False},
+        ad.adam_rule, lambda v, c: {"amsgrad": v["amsgrad"], **c},
+        conventions={**_ADAM_CONVENTIONS, "decay": ("decoupled-lr", "decoupled")},
+        plans=(("weight_decay", {"weight_decay": 0.01}), ("amsgrad", {"amsgrad": True})),
+        variants=lambda o: variants("adamw", o), check=lambda v: _in_range(v, "torch.optim.AdamW"),
+        follows="torch.optim.AdamW (Loshchilov & Hutter 2019, decay scaled by lr)"),
+}
 
 
 # -- the differences as derivations ------------------------------------------------------

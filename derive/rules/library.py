@@ -1,7 +1,9 @@
 """The rules we ship, by name, and ``resolve``: one entry point from a name or a ``.rule`` file to an
 :class:`~derive.update_rule.UpdateRule`.
 
-A catalogue rule is just a rule we ship: the generic analyses (stability, modified equation,
+The library optimizers of :func:`derive.rules.zoo.optimizers` (Adagrad, NAdam, Muon, ...) are here under
+their names, at torch's defaults; SGD, RMSprop, Adam and AdamW keep their own factories' defaults
+(SGD with momentum).  A catalogue rule is just a rule we ship: the generic analyses (stability, modified equation,
 derivation, verify-impl) take any :class:`UpdateRule`, and ``resolve`` is how the command line turns
 ``SPEC`` into one.  Rules written in Python live in this package's modules; rules written in the
 text format (:mod:`derive.rule_text`) live as ``*.rule`` files beside this module, in ``text/``.
@@ -19,8 +21,9 @@ TEXT_DIR = Path(__file__).resolve().parent / "text"
 
 def _python_rules() -> dict[str, Callable[[], UpdateRule]]:
     from derive.rules import adaptive, gradient_descent, momentum
+    from derive.rules.zoo import optimizers
 
-    return {
+    ours = {
         "gd": gradient_descent.gd_rule,
         "heavy-ball": momentum.heavy_ball_rule,
         "nesterov": momentum.nesterov_rule,
@@ -30,6 +33,8 @@ def _python_rules() -> dict[str, Callable[[], UpdateRule]]:
         "adam": adaptive.adam_rule,
         "adamw": adaptive.adamw_rule,
     }
+    zoo = {name: (lambda spec=spec: spec.rule(spec.defaults)) for name, spec in optimizers().items()}
+    return {**ours, **{k: v for k, v in zoo.items() if k not in ours}}
 
 
 def text_rules() -> dict[str, Path]:
