@@ -37,217 +37,29 @@ Refs: Meurer et al., SymPy: symbolic computing in Python, PeerJ CS 3:e103 (2017)
 ``simplify``, ``solveset``, the assumptions system; the numeric check follows the
 Schwartz–Zippel idea (a non-zero expression rarely vanishes at random points) with
 evaluation at 50+ significant digits (mpmath, through ``evalf``).
+
+Layout: the records (:class:`Step`, :class:`StepCheck`, :class:`ResultCheck`, :class:`DerivationCheck`)
+are in :mod:`derive.steps`, what is asked of SymPy (zero tests, solution sets, tying results) in
+:mod:`derive.decide`; both are importable from here, where the checking of each kind of step and the
+:class:`Derivation` builder live.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
 
+from derive.decide import (SIMPLIFY_OPS, TIE_OPS, _canonical, _difference, _domain, _floats, _same_interval,
+                           _same_value, _sides, _simplified, _solve_set, _symbolic_shape, _tie, _too_large, _zero)
 from derive.render import assumption_latex, parts, step_symbols
 from derive.spot_check import spot_check
+from derive.steps import PASSING, DerivationCheck, ResultCheck, Step, StepCheck, _check_display
 
-#: above this many operations (after expand), simplify is not attempted: its cost explodes
-#: on large transcendental expressions; the step is then spot-checked, and its detail says why
-SIMPLIFY_OPS = 400
-
-#: statuses that count as a success of ``check()``
-PASSING = ("proved", "spot-checked", "given")
-
-#: the numeric check: points, significant digits, and |lhs − rhs| allowed relative to the largest term
-
-_PIECEWISE_FUNCS = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise)
-_RELATION_TOKENS = ("=", "<", ">", r"\le", r"\ge", r"\leq", r"\geq", r"\ne", r"\neq", r"\iff", r"\approx",
-                    r"\equiv", r"\to", r"\in", r"\Rightarrow", r"\implies")
+# PASSING, TIE_OPS, ResultCheck, DerivationCheck: re-exported, importable from here as before the split
 
 
-@dataclass(frozen=True)
-class Step:
-    """One claim of a derivation, with the reason that justifies it."""
-
-    kind: str  # equal | then | solution | equivalent | positive | given
-    lhs: Any
-    rhs: Any
-    reason: str
-    symbol: Any = None  # the variable, for solution / equivalent steps
-    continues: bool = False  # rendered as "&= rhs" after the previous line
-    display: str | None = None  # a LaTeX *name* for lhs, rendered "display := lhs"
-    relation: str = "="  # a given step may state an inequality: "<=", ">=", "<", ">"
-
-    @property
-    def all_roots(self) -> bool:
-        """A solution step for one symbol with a list of values: claims they are every root."""
-        return (self.kind == "solution" and not isinstance(self.symbol, (list, tuple))
-                and isinstance(self.rhs, (list, tuple, set, sp.FiniteSet)))
-
-
-@dataclass(frozen=True)
-class StepCheck:
-    """The outcome of checking one step."""
-
-    step: Step
-    status: str  # proved | spot-checked | given | failed | undecided
-    method: str  # how: simplify, equals, substitution, solveset, random points, ...
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status in PASSING
-
-
-@dataclass(frozen=True)
-class ResultCheck:
-    """A named result and the step it is the value of (``step`` None: stated, not tied)."""
-
-    name: str
-    status: str  # the tied step's status, or "stated"
-    step: int | None = None
-
-
-@dataclass(frozen=True)
-class DerivationCheck:
-    """All step checks of one derivation, and how each result is tied to them."""
-
-    name: str
-    steps: tuple[StepCheck, ...]
-    results: tuple[ResultCheck, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.steps)
-
-    def count(self, status: str) -> int:
-        return sum(1 for s in self.steps if s.status == status)
-
-    def result_status(self, name: str) -> ResultCheck | None:
-        return next((r for r in self.results if r.name == name), None)
-
-    def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in ("proved", "spot-checked", "given", "undecided", "failed") if self.count(s)]
-        stated = sum(r.status == "stated" for r in self.results)
-        if stated:
-            parts.append(f"{stated} result{'s' if stated > 1 else ''} stated, not tied to a checked step")
-        return ", ".join(parts)
-
-
-# -- helpers over the parts of a step ---------------------------------------------------
-def _is_matrix(x: Any) -> bool:
-    return isinstance(x, (sp.MatrixBase, sp.MatrixExpr))
-
-
-def _symbolic_shape(expr: Any) -> bool:
-    return isinstance(expr, sp.MatrixExpr) and not all(sp.sympify(d).is_Integer for d in expr.shape)
-
-
-def _floats(step: Step) -> list:
-    found: list = []
-    for p in parts(step.lhs, step.rhs, step.symbol):
-        found += list(p.atoms(sp.Float)) if hasattr(p, "atoms") else []
-    return found
-
-
-def _domain(s: sp.Symbol, complex_ok: bool = True) -> sp.Set:
-    """The set a symbol ranges over by its assumptions (ℂ for a plain symbol if ``complex_ok``)."""
-    base = sp.S.Integers if s.is_integer else sp.S.Reals if (s.is_real or not complex_ok) else sp.S.Complexes
-    if s.is_positive:
-        return sp.Intersection(base, sp.Interval.open(0, sp.oo))
-    if s.is_negative:
-        return sp.Intersection(base, sp.Interval.open(-sp.oo, 0))
-    if s.is_nonnegative:
-        return sp.Intersection(base, sp.Interval(0, sp.oo))
-    if s.is_nonpositive:
-        return sp.Intersection(base, sp.Interval(-sp.oo, 0))
-    return base
-
-
-def _check_display(display: Any) -> str | None:
-    """A display must be a name (no relation at brace depth 0); return it or raise ValueError."""
-    if display is None:
-        return None
-    display = str(display)
-    depth, top = 0, []
-    for ch in display:
-        depth += ch == "{"
-        depth -= ch == "}"
-        top.append(ch if depth == 0 else " ")
-    flat = "".join(top)
-    for tok in _RELATION_TOKENS:
-        pat = re.escape(tok) + (r"(?![a-zA-Z])" if tok[0] == "\\" else "")
-        if re.search(pat, flat):
-            raise ValueError(f"display={display!r} states a relation ({tok.strip()}): a display is only a name for "
-                             "the checked left-hand side (e.g. 'P(1)'); put the claim itself in the step")
-    return display
-
-
-# -- deciding lhs - rhs == 0 -------------------------------------------------------------
-def _too_large(expr: Any) -> bool:
-    try:
-        return not _is_matrix(expr) and sp.count_ops(sp.expand(sp.sympify(expr))) > SIMPLIFY_OPS
-    except Exception:  # noqa: BLE001 - a size estimate only
-        return False
-
-
-def _piecewise_zero(expr: sp.Expr) -> bool:
-    """Max/Min/Abs/Heaviside/sign rewritten as Piecewise and folded: every branch zero, branches covering."""
-    pw = sp.simplify(sp.piecewise_fold(expr.rewrite(sp.Piecewise)))
-    if pw == 0:
-        return True
-    if not isinstance(pw, sp.Piecewise) or any(sp.simplify(e) != 0 for e, _ in pw.args):
-        return False
-    conds = sp.Or(*[c for _, c in pw.args])
-    if conds is sp.true:
-        return True
-    free = list(conds.free_symbols)
-    if len(free) == 1:
-        try:
-            return _domain(free[0], complex_ok=False).is_subset(conds.as_set()) is True
-        except Exception:  # noqa: BLE001 - as_set cannot handle every condition
-            return False
-    return False
-
-
-def _zero(expr: Any) -> bool | None:
-    """True if ``expr`` simplifies to zero, False if it is provably non-zero, None if unknown."""
-    if _symbolic_shape(expr):
-        simplified = sp.simplify(expr.doit())
-        return True if simplified.is_ZeroMatrix or simplified == 0 else None
-    if _is_matrix(expr):
-        expr = sp.Matrix(expr.as_explicit()) if isinstance(expr, sp.MatrixExpr) else expr
-        verdicts = [_zero(e) for e in expr]
-        if all(v is True for v in verdicts):
-            return True
-        if any(v is False for v in verdicts):
-            return False
-        return None
-    expr = sp.sympify(expr)
-    if expr == 0:
-        return True
-    if expr.has(sp.nan):
-        return None
-    expanded = sp.expand(expr)
-    if expanded == 0:
-        return True
-    roots = [p for p in expr.atoms(sp.Pow) if p.exp.is_Rational and not p.exp.is_Integer]
-    factored = expr.xreplace({p: sp.factor(p.base) ** p.exp for p in roots}) if roots else expr
-    if sp.count_ops(expanded) > SIMPLIFY_OPS:
-        if roots and sp.count_ops(factored) <= SIMPLIFY_OPS and sp.simplify(factored) == 0:
-            return True  # sqrt(u**2 + 2uv + v**2) = |u + v| once the radicand is factored
-        return None  # too large for simplify in reasonable time: spot-checked instead, and labelled so
-    simplified = sp.simplify(expr)
-    if simplified == 0:
-        return True
-    if simplified.is_number and simplified.is_zero is False:
-        return False
-    if roots and sp.simplify(factored) == 0:
-        return True
-    if expr.has(*_PIECEWISE_FUNCS) and _piecewise_zero(expr):
-        return True
-    return sp.expand(simplified).equals(0)
-
-
-# -- the numeric check -----------------------------------------------------------------
+# -- checking one step -----------------------------------------------------------------
 def check_step(step: Step) -> StepCheck:
     """Prove (or refute, or spot-check) one step; SymPy raising is ``undecided``, not a crash."""
     if step.kind == "given":
@@ -354,54 +166,6 @@ def _check_equivalent(step: Step) -> StepCheck:
     return StepCheck(step, "failed", "solveset", f"solution set is {got}, claimed {claimed}{where}")
 
 
-def _canonical(s: sp.Set) -> sp.Set:
-    """An intersection of intervals as one interval, endpoints compared by SymPy (Max/Min)."""
-    if isinstance(s, sp.Intersection) and all(isinstance(a, sp.Interval) for a in s.args):
-        lo, hi = sp.Max(*[a.start for a in s.args]), sp.Min(*[a.end for a in s.args])
-        if isinstance(lo, sp.Max) or isinstance(hi, sp.Min):
-            return s
-        lopen = any(a.left_open for a in s.args if a.start == lo)
-        ropen = any(a.right_open for a in s.args if a.end == hi)
-        return sp.Interval(lo, hi, lopen, ropen)
-    return s
-
-
-def _same_interval(a: sp.Set, b: sp.Set) -> bool:
-    """Two intervals with the same openness whose endpoints simplify to the same values."""
-    if not (isinstance(a, sp.Interval) and isinstance(b, sp.Interval)):
-        return False
-    return ((a.left_open, a.right_open) == (b.left_open, b.right_open)
-            and _zero(a.start - b.start) is True and _zero(a.end - b.end) is True)
-
-
-def _solve_set(relation: Any, x: sp.Symbol) -> sp.Set:
-    """The real solution set of a relation, with And/Or as intersection/union."""
-    if relation is sp.true:
-        return sp.S.Reals
-    if relation is sp.false:
-        return sp.S.EmptySet
-    if isinstance(relation, sp.And):
-        return sp.Intersection(*[_solve_set(a, x) for a in relation.args])
-    if isinstance(relation, sp.Or):
-        return sp.Union(*[_solve_set(a, x) for a in relation.args])
-    return sp.solveset(relation, x, domain=sp.S.Reals)
-
-
-def _difference(lhs: Any, rhs: Any) -> Any:
-    if _is_matrix(lhs) or _is_matrix(rhs):
-        return sp.Matrix(lhs) - sp.Matrix(rhs) if not isinstance(lhs, sp.MatrixExpr) else lhs - rhs
-    return sp.sympify(lhs) - sp.sympify(rhs)
-
-
-def _simplified(diff: Any) -> Any:
-    """``diff`` with each entry simplified where that is cheap (the same size limit as :func:`_zero`)."""
-    def one(e):
-        e = sp.sympify(e)
-        return sp.simplify(e) if sp.count_ops(sp.expand(e)) <= SIMPLIFY_OPS else e
-
-    return diff.applyfunc(one) if isinstance(diff, sp.MatrixBase) else one(diff)
-
-
 def _check_difference(step: Step, diff: Any, method: str) -> StepCheck:
     verdict = _zero(diff)
     if verdict is True:
@@ -417,59 +181,6 @@ def _check_difference(step: Step, diff: Any, method: str) -> StepCheck:
            else "SymPy could not decide")
     status, detail = spot_check(diff)
     return StepCheck(step, status, "random points", f"{why}; {detail}")
-
-
-def _sides(step: Step) -> list:
-    """What a step proves a value of: its rhs and lhs, and the ends of a claimed interval."""
-    sides = [x for x in (step.rhs, step.lhs) if x is not None and not isinstance(x, str)]
-    if isinstance(step.rhs, sp.Interval):
-        sides += [step.rhs.start, step.rhs.end]
-    return sides
-
-
-def _tie(value: Any, steps: list[Step], checks: tuple[StepCheck, ...]) -> ResultCheck | None:
-    """The best-status step with a side equal to ``value``: structurally first, then (small
-    expressions with the same symbols only, to stay fast) by simplify."""
-    rank = {"proved": 0, "spot-checked": 1, "given": 2, "undecided": 3, "failed": 4}
-    best = None
-    for cheap in (True, False):
-        for i, (s, c) in enumerate(zip(steps, checks)):
-            if best is not None and rank[c.status] >= rank[best[1]]:
-                continue
-            if any(_same_value(value, side, cheap) for side in _sides(s)):
-                best = (i, c.status)
-        if best is not None:
-            return ResultCheck("", best[1], best[0])
-    return None
-
-
-#: results and step sides compared by simplify only up to this many operations together
-TIE_OPS = 120
-
-
-def _cheap_zero(e: sp.Expr) -> bool:
-    """Zero by expand, then (small ones) by cancel: no simplify, tying results must stay fast."""
-    e = sp.expand(e)
-    return e == 0 or (sp.count_ops(e) <= TIE_OPS // 2 and sp.cancel(e) == 0)
-
-
-def _same_value(a: Any, b: Any, cheap: bool) -> bool:
-    try:
-        if cheap:
-            return bool(a == b) if not isinstance(a, (list, tuple)) else isinstance(b, (list, tuple)) and list(a) == list(b)
-        if _is_matrix(a) and _is_matrix(b) and not isinstance(a, sp.MatrixExpr) and not isinstance(b, sp.MatrixExpr):
-            if a.shape != b.shape or a.free_symbols != b.free_symbols:
-                return False
-            if sp.count_ops(a) + sp.count_ops(b) > TIE_OPS:
-                return False
-            return all(_cheap_zero(e) for e in sp.Matrix(a) - sp.Matrix(b))
-        if not isinstance(a, sp.Expr) or not isinstance(b, sp.Expr) or _is_matrix(a) or _is_matrix(b):
-            return False
-        if a.free_symbols != b.free_symbols or sp.count_ops(a) + sp.count_ops(b) > TIE_OPS:
-            return False
-        return _cheap_zero(a - b)
-    except Exception:  # noqa: BLE001 - incomparable objects are simply not the same value
-        return False
 
 
 @dataclass

@@ -2,14 +2,10 @@
 
 The symbolic side gives the characteristic polynomial P(z) = zⁿ + a_{n−1}zⁿ⁻¹ + … + a₀ of a rule on
 L = ½λθ², with coefficients in x = lr·λ and the hyperparameters, and its Schur–Cohn/Jury stable
-interval of x.  Here the coefficients are lambdified once; the roots at many points at once are the
-eigenvalues of stacked companion matrices (``numpy.linalg.eigvals``), so a region map or a minimax
-tuning is a few array operations, not a loop of SymPy calls.
+interval of x.  Its roots at many points at once, their regimes and the regime map are in
+:mod:`verify.stability_regimes` (importable from here too); this module assembles the report, the
+critical step size on a spectrum, and the tuning:
 
-* regime of a root set (the dominant roots decide, generalising the 2×2 names of
-  :mod:`verify.momentum_maps`): unstable (radius ≥ 1), critically damped (the dominant root is
-  repeated), underdamped (complex dominant pair), sign-flipping (dominant root real < 0), overdamped
-  (real > 0); degree 1: monotone, oscillating, divergent.
 * optimal constant tuning on a spectrum in [μ, L]: minimise max_{λ∈[μ,L]} ρ(lr·λ, h) over lr and at most
   one more hyperparameter h — a coarse grid, then nested golden-section searches (the objective is
   not smooth at the optimum: two roots' moduli cross there, as in Polyak's heavy-ball tuning).  The
@@ -18,153 +14,14 @@ tuning is a few array operations, not a loop of SymPy calls.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import numpy as np
 import sympy as sp
 
 from verify.stability import InputError, check_eigenvalues
+from verify.stability_regimes import (REGIMES, _check_range, _complex, _needed, _range, check_values, load,
+                                      lr_explicit_at, regime, region_map, roots, spectral_radius)
 
-#: regime names, in the order of their colour codes in a map
-REGIMES = ("overdamped", "critically damped", "underdamped", "sign-flipping", "unstable",
-           "monotone", "oscillating", "divergent")
-_COLORS = {"overdamped": "#9ecae1", "critically damped": "black", "underdamped": "#a1d99b",
-           "sign-flipping": "#fdae6b", "unstable": "#e0e0e0", "monotone": "#9ecae1", "oscillating": "#fdae6b",
-           "divergent": "#e0e0e0"}
 LAMBDA_SAMPLES = 64
-
-
-# -- the rule and its values -----------------------------------------------------------------------
-def load(spec):
-    """(rule, linearization) for a SPEC string or an UpdateRule; user errors become InputError."""
-    from derive.analysis import linear
-    from derive.rule_text import RuleTextError
-    from derive.rules.library import RuleNotFound, resolve
-
-    try:
-        rule = resolve(spec) if isinstance(spec, str) else spec
-        return rule, _linearize(rule)
-    except (RuleNotFound, RuleTextError, linear.AnalysisError) as exc:  # RuleTextError: "FILE:LINE: problem"
-        raise InputError(str(exc)) from None
-
-
-_LIN_CACHE: dict = {}
-
-
-def _linearize(rule):
-    from derive.analysis import linear
-
-    key = (rule.name, sp.srepr(rule.update), sp.srepr(rule.state))
-    if key not in _LIN_CACHE:
-        _LIN_CACHE[key] = linear.linearize(rule)
-    return _LIN_CACHE[key]
-
-
-def check_values(lin, given: dict[str, float]) -> dict[str, float]:
-    """Protocol-name values (the rule's defaults, then ``given``), range-checked: positive symbols > 0,
-    nonnegative ones >= 0, a base β of β^(t+1) in [0, 1)."""
-    rule = lin.rule
-    for k, v in given.items():
-        if k not in rule.hyper:
-            raise InputError(f"{rule.name} has no hyperparameter {k!r}; it takes {', '.join(rule.hyper)}")
-        if not math.isfinite(v):
-            raise InputError(f"{k} must be a finite number, got {v}")
-    values = {**rule.defaults, **given}
-    for k, v in values.items():
-        _check_range(lin, k, float(v))
-    return {k: float(v) for k, v in values.items()}
-
-
-def _check_range(lin, name: str, v: float, what: str | None = None) -> None:
-    s = lin.rule.hyper[name]
-    what = what or name
-    if s.is_positive and not v > 0:
-        raise InputError(f"{what} must be > 0 for {lin.rule.name}, got {v:g}")
-    if s.is_nonnegative and not v >= 0:
-        raise InputError(f"{what} must be >= 0 for {lin.rule.name}, got {v:g}")
-    if s in lin.decaying and not 0 <= v < 1:
-        raise InputError(f"{what} must be in [0, 1) for {lin.rule.name} (its power decays with the step "
-                         f"counter), got {v:g}")
-
-
-def _needed(lin, values: dict[str, float], skip=()) -> None:
-    """InputError naming the hyperparameters P still needs at ``values`` (protocol names)."""
-    from derive.analysis import linear
-
-    known = {lin.rule.hyper[k]: linear._rational(v) for k, v in values.items()}
-    missing = [k for k in linear.missing_values(lin, known) if k not in skip]
-    if missing:
-        raise InputError(f"{lin.rule.name}: give a value for {', '.join(missing)} (e.g. --set {missing[0]}=...)")
-
-
-def lr_explicit_at(lin, values: dict[str, float]) -> bool:
-    """Whether lr appears outside x = lr·λ once the other values are substituted (weight decay 0: no)."""
-    from derive.analysis import linear
-
-    known = {lin.rule.hyper[k]: linear._rational(v) for k, v in values.items() if k != "lr"}
-    return lin.polynomial.subs(known).has(lin.lr)
-
-
-# -- roots, vectorised ------------------------------------------------------------------------------
-_COEFFS: dict = {}
-
-
-def _coefficient_functions(lin):
-    """a_{n−1}, …, a₀ of the monic P as one NumPy function of (x, *hyper) (protocol order), lambdified
-    once per linearization."""
-    from derive.analysis.linear import x
-
-    if id(lin) not in _COEFFS:
-        args = (x, *lin.rule.hyper.values())
-        _COEFFS[id(lin)] = (lin, sp.lambdify(args, list(lin.coefficients[1:]), "numpy"))
-    return _COEFFS[id(lin)][1]
-
-
-def roots(lin, xs, values: dict[str, float], **overrides) -> np.ndarray:
-    """Roots of P at each x (any shape, broadcast with array-valued ``overrides`` of hyperparameters):
-    an array of shape (*shape, n), largest modulus first."""
-    vals = {**values, **overrides}
-    args = [np.asarray(xs, dtype=float)] + [np.asarray(vals.get(k, np.nan), dtype=float) for k in lin.rule.hyper]
-    shape = np.broadcast_shapes(*(a.shape for a in args))
-    coeffs = [np.broadcast_to(np.asarray(c, dtype=float), shape) for c in _coefficient_functions(lin)(*args)]
-    n = len(coeffs)
-    if n == 1:
-        r = -coeffs[0][..., None].astype(complex)
-    else:
-        comp = np.zeros((*shape, n, n))
-        comp[..., 0, :] = -np.stack(coeffs, axis=-1)
-        comp[..., np.arange(1, n), np.arange(n - 1)] = 1.0
-        bad = ~np.isfinite(comp).all(axis=(-1, -2))
-        comp[bad] = 0.0
-        r = np.linalg.eigvals(comp)
-        r[bad] = np.inf
-    order = np.argsort(-np.abs(r), axis=-1, kind="stable")
-    return np.take_along_axis(r, order, axis=-1)
-
-
-def spectral_radius(lin, xs, values, **overrides) -> np.ndarray:
-    return np.abs(roots(lin, xs, values, **overrides)[..., 0])
-
-
-def regime(r: np.ndarray, tol: float = 1e-7) -> np.ndarray:
-    """Regime of each root set (last axis, sorted by modulus): see the module docstring."""
-    r = np.asarray(r)
-    rho = np.abs(r[..., 0])
-    top = r[..., 0]
-    if r.shape[-1] == 1:
-        out = np.where(top.real < 0, "oscillating", "monotone")
-        return np.where(~np.isfinite(rho) | (rho >= 1 - 1e-12), "divergent", out).astype(object)
-    second = r[..., 1]
-    double = np.abs(top - second) <= tol * np.maximum(1.0, rho)
-    out = np.where(double, "critically damped",
-                   np.where(np.abs(top.imag) > tol * np.maximum(1.0, rho), "underdamped",
-                            np.where(top.real < 0, "sign-flipping", "overdamped")))
-    return np.where(~np.isfinite(rho) | (rho >= 1 - 1e-12), "unstable", out).astype(object)
-
-
-def _complex(v) -> dict:
-    v = complex(v)
-    return {"re": v.real, "im": v.imag}
 
 
 # -- the report ---------------------------------------------------------------------------------------
@@ -348,93 +205,6 @@ def tuning(lin, values: dict, mu, L, tune: str | None = None, fixed: set = froze
     return {"mu": mu, "L": L, "free": ["lr"] + ([name] if name else []), **out, "rate": rate,
             "fixed": others, "method": "numeric minimax: a coarse grid, then nested golden-section searches; "
             f"the max over lambda on {len(lams)} points (endpoints included), the rate re-checked on 4096"}
-
-
-# -- region map -----------------------------------------------------------------------------------------
-def _range(text: str, what: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in text.split(":"))
-    except ValueError:
-        raise InputError(f"{what}: give a range LO:HI, e.g. 0:1, got {text!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise InputError(f"{what}: need finite LO < HI, got {text!r}")
-    return lo, hi
-
-
-def region_map(lin, values: dict, spec: str, out: str | None = None, nx: int = 300, ny: int = 200) -> dict:
-    """Regime of every cell of an (x, NAME) grid, NAME over [LO, HI] (``spec`` = "NAME=LO:HI"); x from 0
-    to 1.2 × the largest x_critical over the range.  With ``out`` the map is drawn to that PNG (written
-    to a temporary file, then renamed)."""
-    from derive.analysis import linear
-
-    name, eq, rng = spec.partition("=")
-    if not eq or name not in lin.rule.hyper:
-        raise InputError(f"--map: give NAME=LO:HI with NAME one of {', '.join(lin.rule.hyper)}, got {spec!r}")
-    lo, hi = _range(rng, "--map")
-    _check_range(lin, name, lo + (hi - lo) * 0.5 / ny, f"--map {name}")
-    _check_range(lin, name, hi - (hi - lo) * 0.5 / ny, f"--map {name}")
-    if out is not None:
-        if not out.endswith(".png"):
-            raise InputError(f"--out must name a .png file, got {out!r}")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
-            raise InputError(f"--out: no such directory: {os.path.dirname(out) or '.'}")
-    hv = lo + (hi - lo) * (np.arange(ny) + 0.5) / ny
-    _needed(lin, {**values, name: float(hv[0])})
-    ends = []
-    for v in np.linspace(hv[0], hv[-1], 9):
-        try:
-            xc = linear.stable_interval(lin, {**values, name: float(v)}).x_critical
-        except linear.AnalysisError:
-            xc = None
-        if xc:
-            ends.append(xc)
-    x_hi = 1.2 * max(ends) if ends else 4.0
-    xv = x_hi * (np.arange(nx) + 0.5) / nx
-    X, H = np.meshgrid(xv, hv)
-    over = {name: H} if name != "lr" else {"lr": H}
-    rs = roots(lin, X, values, **over)
-    regs = regime(rs)
-    stable = regs != ("divergent" if lin.degree == 1 else "unstable")
-    boundary = [[float(h), float(xv[np.argmin(row)]) if not row.all() else None] for h, row in
-                zip(hv[:: max(ny // 10, 1)], stable[:: max(ny // 10, 1)])]
-    names, counts = np.unique(regs.astype(str), return_counts=True)
-    summary = {"name": name, "range": [lo, hi], "x_range": [0.0, x_hi], "shape": [ny, nx],
-               "fractions": {str(n): float(c) / regs.size for n, c in zip(names, counts)},
-               "first_unstable_x": boundary, "out": None}
-    if out is not None:
-        _draw(lin, regs, xv, hv, name, out)
-        summary["out"] = out
-    return summary
-
-
-def _draw(lin, regs, xv, hv, name, out) -> None:
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    from verify.figures.backend import _plt
-
-    plt = _plt()
-    present = [r for r in REGIMES if (regs == r).any()]
-    codes = np.vectorize(present.index)(regs)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.imshow(codes, origin="lower", aspect="auto", interpolation="nearest",
-              extent=(0, xv[-1] + xv[0], hv[0] - (hv[1] - hv[0]) / 2, hv[-1] + (hv[1] - hv[0]) / 2),
-              cmap=ListedColormap([_COLORS[r] for r in present]), vmin=-0.5, vmax=len(present) - 0.5)
-    ax.set_xlabel(r"$x = \mathrm{lr}\cdot\lambda$")
-    ax.set_ylabel(name)
-    ax.set_title(f"{lin.rule.title}: regimes on a quadratic")
-    ax.legend(handles=[Patch(color=_COLORS[r], label=r) for r in present], fontsize=7, loc="upper right")
-    fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # -- text ----------------------------------------------------------------------------------------------
