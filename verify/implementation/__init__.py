@@ -3,9 +3,9 @@ hyperparameters need, and name the convention or the mistake that explains a dis
 
 ``verify(spec, rule)`` loads the user's code from ``spec`` (``package.module:factory`` or
 ``path/to/file.py:factory``; a factory, a step function or a torch-style class, see
-:mod:`verify.implementation_runs`) and the reference from ``rule`` (torch.optim's SGD, RMSprop, Adam,
+:mod:`verify.implementation.user`) and the reference from ``rule`` (torch.optim's SGD, RMSprop, Adam,
 AdamW with torch's names and defaults, ``betas`` a tuple; or any catalogue rule or ``.rule`` file with
-its own names, see :mod:`verify.implementation_reference`).  In each configuration (``base`` = the
+its own names, see :mod:`verify.implementation.reference`).  In each configuration (``base`` = the
 defaults with ``--set``, then one per hidden branch, then ``moved``) the factory is called with the
 configuration's values as keywords and run closed-loop, θ_k, s_k = step(θ_{k−1}, g_k(θ_{k−1}), s_{k−1}),
 side by side with the reference rule lambdified with the same values.  The rule takes the same
@@ -44,10 +44,11 @@ import sys
 
 import numpy as np
 
-from verify.implementation_reference import Configuration, neutral, reference, show
-from verify.implementation_runs import (ATOL_FACTOR, RTOL, SEED, STEPS, InputError, _agreement, _one_line, accepts,
-                                        failing, implementation, is_step_function, is_torch_style, load, problems,
-                                        run_implementation, run_rule)
+from verify.implementation.reference import Configuration, neutral, reference, show
+from verify.implementation.runs import (ATOL_FACTOR, RTOL, SEED, STEPS, _agreement, problems, run_implementation,
+                                        run_rule)
+from verify.implementation.user import (InputError, _one_line, accepts, failing, implementation, is_step_function,
+                                        is_torch_style, load)
 
 __all__ = ["verify", "format_report", "InputError", "load", "implementation", "problems"]
 

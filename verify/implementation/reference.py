@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from verify.implementation_runs import InputError
+from verify.implementation.user import InputError
 
 #: the conventions' option values are the first allowed ones (torch's) unless --set changes them
 #: the nonzero value a hyperparameter at 0 takes when a configuration switches it on
