@@ -311,8 +311,8 @@ def test_steps_reject_bad_arrays(opt):
         opt.step(np.zeros(2), np.zeros(3), state)
     with pytest.raises(ValueError, match=r"params must be finite"):
         opt.step(np.array([np.inf, 0.0]), np.zeros(2), state)
-    with pytest.raises(ValueError, match=r"params must be a non-empty 1-D array"):
-        opt.init(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"params must be a non-empty array, got shape \(2, 0\)"):
+        opt.init(np.zeros((2, 0)))
 
 
 def test_lookahead_step_rejects_bad_input():

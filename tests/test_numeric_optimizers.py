@@ -132,12 +132,12 @@ def test_gd_rejects_bad_hyperparameters(kwargs, match):
 @pytest.mark.parametrize(
     "params, grads, match",
     [
-        (np.zeros((2, 2)), np.zeros((2, 2)), r"params must be a non-empty 1-D array, got shape \(2, 2\)"),
-        (np.zeros(0), np.zeros(0), r"non-empty 1-D"),
+        (np.zeros((2, 2)), np.zeros((2, 3)), r"grads must have shape \(2, 2\) to match the parameters, got \(2, 3\)"),
+        (np.zeros(0), np.zeros(0), r"params must be a non-empty array, got shape \(0,\)"),
         (np.zeros(2), np.zeros(3), r"grads must have shape \(2,\)"),
         (np.array([1.0, np.nan]), np.zeros(2), r"params must be finite.*\[1\]"),
         (np.zeros(2), np.array([np.inf, 0.0]), r"grads must be finite"),
-        (["a", "b"], np.zeros(2), r"params must be a 1-D array of real numbers"),
+        (["a", "b"], np.zeros(2), r"params must be an array of real numbers, got list"),
     ],
 )
 def test_gd_step_rejects_bad_arrays(params, grads, match):

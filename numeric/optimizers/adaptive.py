@@ -10,7 +10,8 @@ correction, which second moment AMSGrad maximises, whether the decay is scaled b
 
 Notation, all operations elementwise: g = gradient, theta = params, t = step count
 after the increment (t = 1 on the first step), bc1 = 1 - beta1^t, bc2 = 1 - beta2^t
-(both 1 when ``bias_correction=False``).
+(both 1 when ``bias_correction=False``).  The classes are ``ArrayOptimizer``s: params of any
+shape (0-d included) or a list of arrays (one state dict per array, as a torch param group).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import State
-from numeric.validation import _real, _vector
+from numeric.optimizers.protocol import ArrayOptimizer, State, state_array, step_count
+from numeric.validation import _real
 
 __all__ = ["RMSprop", "Adam", "AdamW", "rmsprop", "adam", "adamw"]
 
@@ -62,36 +63,11 @@ def _betas(value) -> tuple[float, float]:
     return _unit("betas[0]", value[0]), _unit("betas[1]", value[1])
 
 
-def _step_count(state: State) -> int:
-    """Return ``state["step"]``, checked to be an integer >= 0."""
-    if not isinstance(state, dict):
-        raise ValueError(f"state must be the dict returned by init(), got {type(state).__name__}")
-    t = state.get("step")
-    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"state['step'] must be an integer >= 0, got {t!r}")
-    return int(t)
-
-
-def _state_array(state: State, key: str, n: int, nonnegative: bool = False) -> np.ndarray:
-    """Return ``state[key]`` checked to be a finite vector of length n (and >= 0 if asked)."""
-    if key not in state:
-        raise ValueError(
-            f"state must be the dict returned by init() (with key {key!r}), got keys {list(state)}"
-        )
-    arr = _vector(f"state[{key!r}]", state[key], n)
-    if nonnegative and (arr < 0).any():
-        bad = np.flatnonzero(arr < 0).tolist()
-        raise ValueError(
-            f"state[{key!r}] must be >= 0 (a mean of squares), got negative entries at indices {bad}"
-        )
-    return arr
-
-
 # --------------------------------------------------------------------------- #
 # RMSprop.
 # --------------------------------------------------------------------------- #
 @dataclass(frozen=True)
-class RMSprop:
+class RMSprop(ArrayOptimizer):
     """``torch.optim.RMSprop`` (maximize=False), following its documented algorithm.
 
     With a = alpha, mu = momentum, lambda = weight_decay, at each step::
@@ -136,30 +112,27 @@ class RMSprop:
     def _keys(self) -> list[str]:
         return ["square_avg"] + ["grad_avg"] * self.centered + ["momentum_buffer"] * (self.momentum > 0)
 
-    def init(self, params) -> State:
-        """Return ``{"step": 0}`` and zero vectors for each moment this configuration keeps."""
-        p = _vector("params", params)
+    def _init(self, p: np.ndarray) -> State:
+        """Return ``{"step": 0}`` and zero arrays (p's shape) for each moment this configuration keeps."""
         return {"step": 0, **{k: np.zeros_like(p) for k in self._keys()}}
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """One step of the class-docstring algorithm; returns ``(theta', state')``."""
-        p = _vector("params", params)
-        g = _vector("grads", grads, p.size)
-        t = _step_count(state)
-        s = _state_array(state, "square_avg", p.size, nonnegative=True)
+        t = step_count(state)
+        s = state_array(state, "square_avg", p.shape, nonnegative=True)
         g = g + self.weight_decay * p  # a new array: never aliases the caller's grads
         a = self.alpha
         new: State = {"step": t + 1, "square_avg": a * s + (1.0 - a) * g * g}
         d = new["square_avg"]
         if self.centered:
-            gbar = _state_array(state, "grad_avg", p.size)
+            gbar = state_array(state, "grad_avg", p.shape)
             new["grad_avg"] = a * gbar + (1.0 - a) * g
             d = np.maximum(d - new["grad_avg"] ** 2, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             denom = np.sqrt(d) + self.eps if self.eps_mode == "outside" else np.sqrt(d + self.eps)
             direction = g / denom
         if self.momentum > 0:
-            buf = _state_array(state, "momentum_buffer", p.size)
+            buf = state_array(state, "momentum_buffer", p.shape)
             direction = new["momentum_buffer"] = self.momentum * buf + direction
         return p - self.lr * direction, new
 
@@ -168,7 +141,7 @@ class RMSprop:
 # Adam and AdamW.
 # --------------------------------------------------------------------------- #
 @dataclass(frozen=True)
-class _AdamCore:
+class _AdamCore(ArrayOptimizer):
     """Shared fields, validation, state and moment update of ``Adam`` and ``AdamW``."""
 
     lr: float = 1e-3
@@ -191,17 +164,16 @@ class _AdamCore:
         set_("bias_correction", _flag("bias_correction", self.bias_correction))
         set_("amsgrad_max", _choice("amsgrad_max", self.amsgrad_max, ("raw", "corrected")))
 
-    def init(self, params) -> State:
+    def _init(self, p: np.ndarray) -> State:
         """Zero ``"exp_avg"``, ``"exp_avg_sq"`` (and ``"max_exp_avg_sq"`` if amsgrad); ``"step": 0``."""
-        p = _vector("params", params)
         keys = ["exp_avg", "exp_avg_sq"] + ["max_exp_avg_sq"] * self.amsgrad
         return {"step": 0, **{k: np.zeros_like(p) for k in keys}}
 
     def _adam_step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """The Adam update (no weight decay) of the ``Adam`` docstring: returns (theta', state')."""
-        t = _step_count(state) + 1
-        m = _state_array(state, "exp_avg", p.size)
-        v = _state_array(state, "exp_avg_sq", p.size, nonnegative=True)
+        t = step_count(state) + 1
+        m = state_array(state, "exp_avg", p.shape)
+        v = state_array(state, "exp_avg_sq", p.shape, nonnegative=True)
         b1, b2 = self.betas
         bc1, bc2 = (1.0 - b1**t, 1.0 - b2**t) if self.bias_correction else (1.0, 1.0)
         m = b1 * m + (1.0 - b1) * g
@@ -211,7 +183,7 @@ class _AdamCore:
         if not self.amsgrad:
             raw, vhat = v, v / bc2
         else:
-            old = _state_array(state, "max_exp_avg_sq", p.size, nonnegative=True)
+            old = state_array(state, "max_exp_avg_sq", p.shape, nonnegative=True)
             if self.amsgrad_max == "raw":
                 vmax = np.maximum(old, v)
                 raw, vhat = vmax, vmax / bc2
@@ -262,10 +234,8 @@ class Adam(_AdamCore):
     ``"max_exp_avg_sq": vmax`` if amsgrad (vmax as defined by ``amsgrad_max``).
     """
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """g <- g + weight_decay theta, then the Adam update; returns ``(theta', state')``."""
-        p = _vector("params", params)
-        g = _vector("grads", grads, p.size)
         return self._adam_step(p, g + self.weight_decay * p, state)
 
 
@@ -294,10 +264,8 @@ class AdamW(_AdamCore):
         super().__post_init__()
         object.__setattr__(self, "decay_scale", _choice("decay_scale", self.decay_scale, ("lr", "none")))
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """theta <- theta (1 - scale lambda), then the Adam update; returns ``(theta', state')``."""
-        p = _vector("params", params)
-        g = _vector("grads", grads, p.size)
         scale = self.lr if self.decay_scale == "lr" else 1.0
         return self._adam_step(p * (1.0 - scale * self.weight_decay), g, state)
 

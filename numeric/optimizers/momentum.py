@@ -7,6 +7,8 @@
 - ``sgd(...)``: ``torch.optim.SGD``'s documented algorithm (maximize=False).
 
 Notation: eta = lr, beta = mu = momentum, g(x) = gradient of the loss at x.
+The classes are ``ArrayOptimizer``s: params of any shape (0-d included) or a list of arrays
+(one state dict per array, as a torch param group); every operation is elementwise.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import GradFn, State
-from numeric.validation import _real, _vector
+from numeric.optimizers.protocol import ArrayOptimizer, GradFn, State, state_array, step_count
+from numeric.validation import _array, _real, _vector
 
 __all__ = ["HeavyBall", "Nesterov", "SGD", "heavy_ball", "nesterov", "nesterov_lookahead_step", "sgd"]
 
@@ -34,15 +36,16 @@ def _momentum(value) -> float:
 
 
 def _state_array(state: State, key: str, n: int) -> np.ndarray:
-    """Return ``state[key]`` checked to be a finite vector of length n."""
+    """Return ``state[key]`` checked to be a finite vector of length n (1-D; kept for the
+    vector-only rules of ``numeric.models.hermosis``; the classes here use ``state_array``)."""
     if not isinstance(state, dict) or key not in state:
         raise ValueError(f"state must be the dict returned by init() (with key {key!r}), got {state!r}")
     return _vector(f"state[{key!r}]", state[key], n)
 
 
 @dataclass(frozen=True)
-class _VelocityMethod:
-    """Shared fields, validation and state of the velocity-form momentum methods."""
+class _VelocityMethod(ArrayOptimizer):
+    """Shared fields, validation and state of the velocity-form momentum methods (any shape)."""
 
     lr: float
     momentum: float
@@ -51,9 +54,9 @@ class _VelocityMethod:
         object.__setattr__(self, "lr", _real("lr", self.lr, 0.0))
         object.__setattr__(self, "momentum", _momentum(self.momentum))
 
-    def init(self, params) -> State:
-        """Return ``{"velocity": zeros_like(params)}``."""
-        return {"velocity": np.zeros_like(_vector("params", params))}
+    def _init(self, p: np.ndarray) -> State:
+        """Return ``{"velocity": zeros_like(p)}``."""
+        return {"velocity": np.zeros_like(p)}
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,9 @@ class HeavyBall(_VelocityMethod):
     State: ``{"velocity": v_t}``.
     """
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """v' = beta v - eta g;  theta' = theta + v'; returns ``(theta', {"velocity": v'})``."""
-        p = _vector("params", params)
-        g = _vector("grads", grads, p.size)
-        v = _state_array(state, "velocity", p.size)
+        v = state_array(state, "velocity", p.shape)
         v_new = self.momentum * v - self.lr * g
         return p + v_new, {"velocity": v_new}
 
@@ -95,20 +96,18 @@ class Nesterov(_VelocityMethod):
     State: ``{"velocity": v_t}``.
     """
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, phi: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """v' = beta v - eta g(phi);  phi' = phi - eta g(phi) + beta v'.
 
         Returns ``(phi', {"velocity": v'})``.
         """
-        phi = _vector("params", params)
-        g = _vector("grads", grads, phi.size)
-        v = _state_array(state, "velocity", phi.size)
+        v = state_array(state, "velocity", phi.shape)
         v_new = self.momentum * v - self.lr * g
         return phi - self.lr * g + self.momentum * v_new, {"velocity": v_new}
 
 
 @dataclass(frozen=True)
-class SGD:
+class SGD(ArrayOptimizer):
     """``torch.optim.SGD`` (maximize=False), following its documented algorithm.
 
     With mu = momentum, tau = dampening, lambda = weight_decay, at step t = 1, 2, ...::
@@ -160,21 +159,17 @@ class SGD:
                 f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
             )
 
-    def init(self, params) -> State:
-        """Return ``{"momentum_buffer": zeros_like(params), "step": 0}``."""
-        return {"momentum_buffer": np.zeros_like(_vector("params", params)), "step": 0}
+    def _init(self, p: np.ndarray) -> State:
+        """Return ``{"momentum_buffer": zeros_like(p), "step": 0}``."""
+        return {"momentum_buffer": np.zeros_like(p), "step": 0}
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """One step of the class-docstring algorithm (theta <- theta - lr g after the buffer update).
 
         Returns ``(theta', {"momentum_buffer": b_t, "step": t})``.
         """
-        p = _vector("params", params)
-        g = _vector("grads", grads, p.size)
-        b = _state_array(state, "momentum_buffer", p.size)
-        t = state.get("step")
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
-            raise ValueError(f"state['step'] must be an integer >= 0, got {t!r}")
+        b = state_array(state, "momentum_buffer", p.shape)
+        t = step_count(state)
         g = g + self.weight_decay * p  # a new array: never aliases the caller's grads
         if self.momentum != 0.0:
             if t == 0:
@@ -184,7 +179,7 @@ class SGD:
             g = g + self.momentum * b if self.nesterov else b
         else:
             b = b.copy()
-        return p - self.lr * g, {"momentum_buffer": b, "step": int(t) + 1}
+        return p - self.lr * g, {"momentum_buffer": b, "step": t + 1}
 
 
 def heavy_ball(lr: float, momentum: float) -> HeavyBall:
@@ -207,11 +202,12 @@ def nesterov_lookahead_step(
 
     v_{t+1} = beta v_t - eta grad_fn(theta_t + beta v_t);   theta_{t+1} = theta_t + v_{t+1}.
 
-    Returns ``(theta_{t+1}, v_{t+1})``; inputs are not mutated.
+    ``theta`` and ``v`` are arrays of one shape (any). Returns ``(theta_{t+1}, v_{t+1})``;
+    inputs are not mutated.
     """
     lr, beta = _real("lr", lr, 0.0), _momentum(momentum)
-    th = _vector("theta", theta)
-    vel = _vector("v", v, th.size)
+    th = _array("theta", theta)
+    vel = _array("v", v, th.shape)
     if not callable(grad_fn):
         raise ValueError(f"grad_fn must be a callable theta -> gradient, got {type(grad_fn).__name__}")
     g = np.asarray(grad_fn(th + beta * vel), dtype=float)

@@ -3,10 +3,14 @@
 Protocol::
 
     opt = gd(lr=0.1, weight_decay=0.0)
-    state = opt.init(params)                          # params: 1-D float array
+    state = opt.init(params)                          # params: a float array of any shape
     params, state = opt.step(params, grads, state)    # pure: inputs never mutated
 
-State is always a ``dict[str, np.ndarray | int]`` (plain GD keeps none: ``{}``).
+State is a ``dict[str, np.ndarray | int]`` (plain GD keeps none: ``{}``).  ``params`` may also be
+a list (or tuple) of arrays, like a torch param group: then ``grads`` is a list of the same length
+and shapes, the state is a list with one dict per array, and ``step`` returns a list of arrays.
+Every hand-written optimizer gets this from :class:`ArrayOptimizer`: it implements ``_init(p)`` and
+``_step(p, g, state)`` for one checked array ``p`` and its gradient ``g`` of the same shape.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import Callable, Protocol, Union, runtime_checkable
 
 import numpy as np
 
-from numeric.validation import _int, _real, _vector
+from numeric.validation import _array, _int, _real, _vector
 
-__all__ = ["State", "GradFn", "Optimizer", "GD", "gd", "run"]
+__all__ = ["State", "GradFn", "Optimizer", "ArrayOptimizer", "is_param_list", "state_array", "step_count",
+           "GD", "gd", "run"]
 
 State = dict[str, Union[np.ndarray, int]]
 GradFn = Callable[[np.ndarray], np.ndarray]
@@ -40,8 +45,91 @@ class Optimizer(Protocol):
         ...
 
 
+def is_param_list(params) -> bool:
+    """True when ``params`` is a list or tuple of arrays (a param group), not one array-like:
+    every element must be an ``np.ndarray`` (``[1.0, 2.0]`` is one 1-D parameter)."""
+    return isinstance(params, (list, tuple)) and len(params) > 0 and all(
+        isinstance(p, np.ndarray) for p in params)
+
+
+def step_count(state: State, key: str = "step") -> int:
+    """Return ``state[key]``, checked to be an integer >= 0."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be the dict returned by init(), got {type(state).__name__}")
+    t = state.get(key)
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"state[{key!r}] must be an integer >= 0, got {t!r}")
+    return int(t)
+
+
+def state_array(state: State, key: str, shape: tuple, nonnegative: bool = False) -> np.ndarray:
+    """Return ``state[key]`` checked to be a finite array of ``shape`` (and >= 0 if asked)."""
+    if not isinstance(state, dict) or key not in state:
+        got = list(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"state must be the dict returned by init() (with key {key!r}), got {got}")
+    arr = _array(f"state[{key!r}]", state[key], shape)
+    if nonnegative and (arr < 0).any():
+        bad = [tuple(int(i) for i in ix) if arr.ndim != 1 else int(ix[0]) for ix in np.argwhere(arr < 0)[:5]]
+        raise ValueError(f"state[{key!r}] must be >= 0 (a mean of squares), got negative entries at indices {bad}")
+    return arr
+
+
+class ArrayOptimizer:
+    """Base of the hand-written optimizers: one array of any shape, or a list of arrays.
+
+    Subclasses implement ``_init(p) -> state`` and ``_step(p, g, state) -> (p', state')`` for one
+    array; this class checks the inputs (real, finite, non-empty, ``grads`` of the parameters'
+    shape, ``state`` a dict) and maps a list of parameters to a list of states, one per array,
+    as torch keeps one state per tensor of a param group.
+    """
+
+    def _init(self, p: np.ndarray) -> State:
+        raise NotImplementedError
+
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        raise NotImplementedError
+
+    def init(self, params):
+        """The initial state: a dict for one array, a list of dicts for a list of arrays."""
+        if is_param_list(params):
+            return [self._init(_array(f"params[{i}]", p)) for i, p in enumerate(params)]
+        return self._init(_array("params", params))
+
+    def step(self, params, grads, state):
+        """``(params', state')`` without mutating any input (lists in, lists out)."""
+        if is_param_list(params):
+            n = len(params)
+            if not isinstance(grads, (list, tuple)) or len(grads) != n:
+                raise ValueError(f"grads must be a list of {n} arrays, one per parameter, got "
+                                 f"{type(grads).__name__}" + (f" of length {len(grads)}"
+                                                              if isinstance(grads, (list, tuple)) else ""))
+            if not isinstance(state, (list, tuple)) or len(state) != n:
+                raise ValueError(f"state must be the list of {n} dicts returned by init(params), got "
+                                 f"{type(state).__name__}")
+            out = [self._one(p, g, s, f"[{i}]") for i, (p, g, s) in enumerate(zip(params, grads, state))]
+            return [o[0] for o in out], [o[1] for o in out]
+        return self._one(params, grads, state, "")
+
+    def _one(self, params, grads, state, where: str):
+        p = _array(f"params{where}", params)
+        g = _array(f"grads{where}", grads, p.shape)
+        if not isinstance(state, dict):
+            raise ValueError(f"state{where} must be the dict returned by init(), got {type(state).__name__}")
+        try:
+            new_p, new_state = self._step(p, g, state)
+        except ValueError as err:
+            if not where:
+                raise
+            # a bad state entry of one array of a list: say which array
+            raise ValueError(f"{err} (in state{where}, the state of params{where})") from None
+        # arithmetic on 0-d arrays yields NumPy scalars: hand back 0-d arrays, so that a list of
+        # returned params is again a list of np.ndarray (``is_param_list``)
+        return np.asarray(new_p), {k: np.asarray(v) if isinstance(v, np.floating) else v
+                                   for k, v in new_state.items()}
+
+
 @dataclass(frozen=True)
-class GD:
+class GD(ArrayOptimizer):
     """Gradient descent with coupled L2 weight decay.
 
     theta <- theta - lr * (g + weight_decay * theta)
@@ -59,17 +147,12 @@ class GD:
             self, "weight_decay", _real("weight_decay", self.weight_decay, 0.0, strict=False)
         )
 
-    def init(self, params) -> State:
+    def _init(self, p: np.ndarray) -> State:
         """GD keeps no state: returns ``{}``."""
-        _vector("params", params)
         return {}
 
-    def step(self, params, grads, state: State) -> tuple[np.ndarray, State]:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """theta' = theta - lr * (g + weight_decay * theta); returns ``(theta', {})``."""
-        p = _vector("params", params)
-        g = _vector("grads", grads, p.size)
-        if not isinstance(state, dict):
-            raise ValueError(f"state must be the dict returned by init(), got {type(state).__name__}")
         return p - self.lr * (g + self.weight_decay * p), {}
 
 
