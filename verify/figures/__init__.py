@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from verify.figures.adaptive import adaptive_trajectories, effective_step_sizes
-from verify.figures.backend import _plt
+from verify.figures.backend import _plt, _stabilize
 from verify.figures.gd import gd_stability, gd_vs_flows
 from verify.figures.momentum import (momentum_regime_trajectories, momentum_spectral_radius,
                                      momentum_stability_region, momentum_vs_gd)
@@ -58,6 +58,7 @@ def render(name: str, path=None) -> str:
     func = FIGURES[name][0]
     fig, data = func()
     if path is not None:
+        _stabilize(fig)  # bytes that depend on the numbers at plotting precision only
         fig.savefig(path, dpi=110, metadata={"Software": None})
     _plt().close(fig)
     return digest(data)

@@ -30,7 +30,7 @@ def adaptive_trajectories(steps: int = 300):
     """Variants on a κ = 100 rotated quadratic and on Rosenbrock, over loss contours."""
     from numeric import problems
 
-    from verify.figures.backend import _plt
+    from verify.figures.backend import _contour, _plt
 
     cases = [
         ("quadratic, eigenvalues 1 and 100", problems.quadratic([1.0, 100.0], rotation=np.pi / 8),
@@ -45,7 +45,7 @@ def adaptive_trajectories(steps: int = 300):
     for ax, (title, prob, th0, lrs, box) in zip(axes, cases):
         xs, ys = np.meshgrid(np.linspace(box[0], box[1], 200), np.linspace(box[2], box[3], 200))
         zz = np.array([prob.loss(np.array([a, b])) for a, b in zip(xs.ravel(), ys.ravel())]).reshape(xs.shape)
-        ax.contour(xs, ys, np.log10(zz + 1e-12), levels=20, colors="lightgray", linewidths=0.6)
+        _contour(ax, xs, ys, np.log10(zz + 1e-12), levels=20, colors="lightgray", linewidths=0.6)
         for i, (label, traj) in enumerate(_trajectories(prob, th0, steps, lrs).items()):
             ax.plot(traj[:, 0], traj[:, 1], lw=1.2, color=colors(i), label=label)
             data[f"{title}/{label}"] = traj

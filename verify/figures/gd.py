@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.figures.backend import _plt
+from verify.figures.backend import _contour, _plt
 
 
 def gd_stability():
@@ -56,7 +56,7 @@ def gd_vs_flows(eta: float = 0.08, steps: int = 25):
     z = np.vectorize(lambda a, b: prob.loss(np.array([a, b])))(g1, g2)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    ax.contour(g1, g2, z, levels=np.geomspace(0.01, 12, 14), colors="lightgray", linewidths=0.8)
+    _contour(ax, g1, g2, z, levels=np.geomspace(0.01, 12, 14), colors="lightgray", linewidths=0.8)
     ax.plot(gf[:, 0], gf[:, 1], color="tab:blue", lw=2, label=r"gradient flow $\dot\theta=-\nabla L$")
     ax.plot(mf[:, 0], mf[:, 1], color="tab:green", lw=2, ls="--", label=r"modified flow to $O(\eta^2)$")
     ax.plot(gd[:, 0], gd[:, 1], "o", color="tab:red", ms=4, label=rf"GD, $\eta={eta:g}$")

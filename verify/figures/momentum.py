@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.figures.backend import _plt
+from verify.figures.backend import _contour, _plt
 
 _REGIME_COLORS = {"overdamped": "#9ecae1", "critically damped": "black", "underdamped": "#a1d99b",
                   "sign-flipping": "#fdae6b", "unstable": "#e0e0e0"}
@@ -104,7 +104,7 @@ def momentum_spectral_radius(nx: int = 210, nb: int = 150):
         rho = np.minimum(mm.spectral_radius(method, xx, bb), 1.2)
         im = ax.imshow(rho, origin="lower", extent=(0, _X_HI, 0, 1), aspect="auto", cmap=cmap, vmin=0, vmax=1.2,
                        interpolation="nearest")
-        ax.contour(xx, bb, rho, levels=[1.0], colors="black", linewidths=1.6)
+        _contour(ax, xx, bb, rho, levels=[1.0], colors="black", linewidths=1.6)
         data[f"radius_{method}"] = rho
         ax.set_xlabel(r"$x = \eta\lambda$")
         ax.set_title(_METHOD_NAMES[method])
