@@ -15,8 +15,6 @@ expressions, one per state symbol, in which the oracle appears applied to a poin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-import math
 from typing import Any
 
 import sympy as sp
@@ -55,13 +53,19 @@ def _solve(rule, eqs, unknowns, what: str) -> list[dict]:
     """sp.solve, with SymPy's NotImplementedError (e.g. through max) as a one-line ValueError."""
     try:
         return sp.solve(eqs, unknowns, dict=True)
-    except NotImplementedError as exc:
-        raise ValueError(f"{rule.name}: SymPy cannot solve {what} ({_short(exc, 60)})") from None
+    except Exception as exc:  # NotImplementedError (e.g. through max), and SymPy's own failures
+        # (a TypeError on comparing NaN, ...): never a traceback, never a wrong answer
+        raise ValueError(f"{rule.name}: SymPy cannot solve {what} ({type(exc).__name__}: {_short(exc, 60)})") from None
 
 
 class NotDifferentiable(ValueError):
     """The rule has a non-differentiable function of its state (sign, abs, max, ...): no Jacobian,
     no linearisation.  The message names the function, the state entry and where it has no derivative."""
+
+
+class NotCoordinatewise(NotDifferentiable):
+    """The rule applies a whole-array function (``UpdateRule.functions``, e.g. Muon's orthogonalisation): the
+    per-coordinate analyses (Jacobian, linearisation, fixed points, continuous limit) do not apply."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class UpdateRule:
     init: tuple[sp.Expr, ...] = ()  # initial values of state[1:]
     defaults: dict[str, float] = field(default_factory=dict)
     oracle: Any = g
+    #: whole-array functions: SymPy function name -> NumPy callable on whole arrays (e.g. Muon's
+    #: Newton–Schulz orthogonalisation); used by lambdify, refused by the coordinate-wise analyses
+    functions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.update) != len(self.state):
@@ -134,13 +141,29 @@ class UpdateRule:
         return sp.expand((z * sp.eye(m.shape[0]) - m).det())
 
     # -- structure: non-smooth functions, the step counter -----------------------------
+    def whole_array(self) -> list[tuple[str, str, sp.Expr]]:
+        """(function, state entry, application) of each whole-array function (:attr:`functions`) applied."""
+        names, order = ("theta", *self.state_names), list(self.functions)
+        found = [(node.func.__name__, name, node) for name, u in zip(names, self.update)
+                 for node in sp.preorder_traversal(u)
+                 if isinstance(node, sp.core.function.AppliedUndef) and node.func.__name__ in self.functions]
+        return sorted(found, key=lambda f: order.index(f[0]))  # in the order of ``functions``
+
+    def require_coordinatewise(self) -> None:
+        """Raise :class:`NotCoordinatewise` naming the first whole-array function and its entry."""
+        bad = self.whole_array()
+        if bad:
+            func, entry, _ = bad[0]
+            raise NotCoordinatewise(f"{self.name}: {func}(...) in the update of {entry} acts on the whole array, not "
+                                    "coordinate-wise: no per-coordinate Jacobian, linearisation, fixed point or limit")
+
     def nonsmooth(self) -> list[tuple[str, str, sp.Expr]]:
         """(function, state entry, the non-smooth subexpression) for every function of :data:`NONSMOOTH`
         (sign, abs, max, min, Heaviside, floor, a Piecewise, ...) in the update whose value depends on the
         state or the gradient; a step counter's Piecewise is not one (see :meth:`asymptotic`)."""
         names = ("theta", *self.state_names)
         moving = set(self.state) - ({self.state[self.counter]} if self.counter is not None else set())
-        out = []
+        out = list(self.whole_array())  # no derivative is taken through a whole-array function either
         for name, u in zip(names, self.update):
             for node in sp.preorder_traversal(u):
                 kind = next((f for f in NONSMOOTH if isinstance(node, f)), None)
@@ -155,6 +178,7 @@ class UpdateRule:
 
     def require_differentiable(self) -> None:
         """Raise :class:`NotDifferentiable` naming the first non-smooth function, its entry and where."""
+        self.require_coordinatewise()
         bad = self.nonsmooth()
         if bad:
             _, entry, node = bad[0]
@@ -183,7 +207,9 @@ class UpdateRule:
         """The rule for t → ∞ without its step counter, and what that limit assumed: a Piecewise on the
         counter takes its branch for large t (torch SGD's first step), a power β^(t+…) of a hyperparameter
         tends to 0 (assuming 0 <= β < 1: bias corrections disappear), anything else goes to SymPy's limit.
-        A rule without a counter is returned as it is; a limit that does not exist raises ValueError."""
+        A rule without a counter is returned as it is; a limit that does not exist raises ValueError, a rule
+        with a whole-array function :class:`NotCoordinatewise` (every analysis starts here)."""
+        self.require_coordinatewise()
         i = self.counter
         if i is None:
             return self, []
@@ -217,7 +243,11 @@ class UpdateRule:
                          "transient)")
             e = e.replace(lambda a: isinstance(a, sp.Pow) and a.exp.has(t) and not a.base.has(t), decay)
             if e.has(t):
-                lim = sp.limit(e, t, sp.oo)
+                try:
+                    lim = sp.limit(e, t, sp.oo)
+                except Exception as exc:  # SymPy's own failures (TypeError, NotImplementedError, ...)
+                    raise ValueError(f"{self.name}: SymPy cannot take the limit t -> oo of {_short(e, 50)} "
+                                     f"({type(exc).__name__}: {_short(exc, 60)})") from None
                 if lim.has(t) or lim.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or isinstance(lim, sp.Limit):
                     raise ValueError(f"{self.name}: {_short(e)} depends on the step counter beyond bias "
                                      "corrections and has no finite limit as t -> oo that SymPy can take")
@@ -230,7 +260,8 @@ class UpdateRule:
         names = tuple(n for k, n in enumerate(self.state_names, 1) if k != i)
         init = tuple(v for k, v in enumerate(self.init, 1) if k != i)
         rule = UpdateRule(self.name, self.title, tuple(self.state[k] for k in keep), self.hyper, update,
-                          state_names=names, init=init, defaults=self.defaults, oracle=self.oracle)
+                          state_names=names, init=init, defaults=self.defaults, oracle=self.oracle,
+                          functions=self.functions)
         return rule, notes
 
     def fixed_points(self) -> list[dict]:
@@ -309,7 +340,7 @@ class UpdateRule:
 
         values = _hyper_values(self, hyper)
         f = sp.lambdify([*self.state, *self.hyper.values()], list(self.update),
-                        modules=[{self.oracle.__name__: grad_fn}, "numpy"])
+                        modules=[{**self.functions, self.oracle.__name__: grad_fn}, "numpy"])
         return lambda *state: tuple(np.asarray(v, dtype=float) for v in
                                     f(*state, *[values[k] for k in self.hyper]))
 
@@ -319,76 +350,4 @@ class UpdateRule:
         return LambdifiedOptimizer(self, _hyper_values(self, hyper))
 
 
-def _hyper_values(rule: UpdateRule, given: dict[str, float]) -> dict[str, float]:
-    unknown = sorted(set(given) - set(rule.hyper))
-    if unknown:
-        raise ValueError(f"{rule.name}: unknown hyperparameter(s) {unknown}; it takes {sorted(rule.hyper)}")
-    values = {**rule.defaults, **given}
-    missing = sorted(set(rule.hyper) - set(values))
-    if missing:
-        raise ValueError(f"{rule.name}: missing hyperparameter(s) {missing}")
-    for k, v in values.items():
-        if not math.isfinite(float(v)):
-            raise ValueError(f"{rule.name}: hyperparameter {k} must be finite, got {v}")
-    return {k: float(v) for k, v in values.items()}
-
-
-_COMPILED: dict[tuple, Any] = {}
-
-
-def _compile(rule: UpdateRule):
-    """lambdify once per distinct rule: f(state..., grads, hyper...) -> new state tuple."""
-    key = (rule.name, sp.srepr(rule.state), sp.srepr(rule.update), tuple(rule.hyper))
-    if key not in _COMPILED:
-        grads = sp.Symbol("grads")
-        exprs = [u.subs(rule.oracle(rule.theta), grads) for u in rule.update]
-        leftover = [e for e in exprs if e.has(rule.oracle)]
-        if leftover:
-            raise ValueError(f"{rule.name}: the oracle is applied away from θ ({leftover[0]}); "
-                             "the optimizer protocol passes grads at θ only: use the rule's buffer form (for nesterov: "
-                             "nesterov-buffer, torch's, whose parameter is the look-ahead point)")
-        args = [*rule.state, grads, *rule.hyper.values()]
-        _COMPILED[key] = sp.lambdify(args, exprs, modules="numpy", cse=True)
-    return _COMPILED[key]
-
-
-@dataclass(frozen=True)
-class LambdifiedOptimizer:
-    """A symbolic rule turned into NumPy, in the optimizer protocol:
-    ``state = opt.init(params)``; ``params, state = opt.step(params, grads, state)``."""
-
-    rule: UpdateRule
-    hyper: dict[str, float]
-
-    @cached_property
-    def _compiled(self):
-        """The lambdified map, looked up once per optimizer (the cache key costs a srepr)."""
-        return _compile(self.rule)
-
-    def init(self, params):
-        """Initial state; an initial value may depend on θ and the hyperparameters (text rules)."""
-        import numpy as np
-
-        params = np.asarray(params, dtype=float)
-        out = {}
-        for n, v in zip(self.rule.state_names, self.rule.init):
-            if v.free_symbols:
-                f = sp.lambdify([self.rule.theta, *self.rule.hyper.values()], v, modules="numpy")
-                value = f(params, *[self.hyper[k] for k in self.rule.hyper])
-            else:
-                value = float(v)
-            out[n] = np.broadcast_to(np.asarray(value, dtype=float), params.shape).copy()
-        return out
-
-    def step(self, params, grads, state: dict):
-        import numpy as np
-
-        params = np.asarray(params, dtype=float)
-        grads = np.asarray(grads, dtype=float)
-        if params.shape != grads.shape:
-            raise ValueError(f"params and grads differ in shape: {params.shape} vs {grads.shape}")
-        f = self._compiled
-        rest = [np.asarray(state[n], dtype=float) for n in self.rule.state_names]
-        new = f(params, *rest, grads, *[self.hyper[k] for k in self.rule.hyper])
-        new = [np.broadcast_to(np.asarray(v, dtype=float), params.shape).copy() for v in new]
-        return new[0], dict(zip(self.rule.state_names, new[1:]))
+from derive.lambdified import LambdifiedOptimizer, _hyper_values  # noqa: E402  (lambdify, numpy_map)
