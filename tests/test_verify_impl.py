@@ -186,7 +186,7 @@ def test_module_spec_from_the_current_directory(capsys, monkeypatch, tmp_path):
     (f"{FIXTURES}:sgd", "sgd", ["--set", "lr=100"], "overflows"),
     (f"{FIXTURES}:adam", "adam", ["--steps", "0"], "--steps"),
     (f"{FIXTURES}:adam", "adam", ["--rtol", "-1"], "--rtol"),
-    (f"{FIXTURES}:adam", "nadam", [], "invalid choice"),
+    (f"{FIXTURES}:adam", "nadamw", [], "invalid choice"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, spec, rule, extra, needle):
     code, _, err = run(capsys, monkeypatch, None, rule, *extra, spec=spec)

@@ -16,12 +16,14 @@ from verify.implementation import problems
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TORCH = "tests/fixtures/user_optimizers.py"
 GEN = "tests/fixtures/user_optimizers_generic.py"
+#: the text rule, a generic reference with the rule's own names (``--rule lion`` is the zoo entry, torch-style)
+LION = "derive/rules/text/lion.rule"
 STEPS = 40
 KEYS = {"sgd": ["lr", "momentum", "dampening", "nesterov", "weight_decay"],
         "rmsprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "centered"],
         "adam": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
         "adamw": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
-        "qhm": ["lr", "momentum", "nu"], "lion": ["lr", "beta1", "beta2", "weight_decay"]}
+        "qhm": ["lr", "momentum", "nu"], LION: ["lr", "beta1", "beta2", "weight_decay"]}
 QHM_TEXT = """# quasi-hyperbolic momentum (Ma & Yarats 2019)
 name: qhm
 hyper: lr=0.1, momentum=0.9, nu=0.7
@@ -46,7 +48,7 @@ def run(capsys, monkeypatch, spec, rule, *extra, json_out=True):
 
 @pytest.mark.parametrize("spec,rule", [
     (f"{TORCH}:sgd", "sgd"), (f"{TORCH}:rmsprop", "rmsprop"), (f"{TORCH}:adam", "adam"), (f"{TORCH}:adamw", "adamw"),
-    (f"{GEN}:qhm", "qhm"), (f"{GEN}:SGDTorchStyle", "sgd"), (f"{GEN}:LionOneArray", "lion"),
+    (f"{GEN}:qhm", "qhm"), (f"{GEN}:SGDTorchStyle", "sgd"), (f"{GEN}:LionOneArray", LION),
 ])
 def test_correct_implementations_agree_in_every_configuration_and_exercise_every_hyperparameter(
         capsys, monkeypatch, spec, rule):
@@ -84,7 +86,7 @@ def test_ignoring_any_one_hyperparameter_is_caught_and_named(capsys, monkeypatch
     ("adam_ignores_amsgrad", "adam", "amsgrad", "amsgrad-ignored"),
     ("qhm_ignores_nu", "qhm", "moved", "nu-ignored"),
     ("qhm_without_nu", "qhm", "moved", "nu-as-1"),
-    ("lion_coupled_decay", "lion", "weight_decay", "decay-coupled"),
+    ("lion_coupled_decay", LION, "weight_decay", "decay-coupled"),
 ])
 def test_common_mistakes_differ_with_the_mistake_named(capsys, monkeypatch, name, rule, configuration, label):
     code, rep, _ = run(capsys, monkeypatch, f"{GEN}:{name}", rule)
@@ -172,7 +174,7 @@ def test_a_default_lr_the_reference_overflows_at_is_lowered(capsys, monkeypatch,
 def test_torch_style_classes(capsys, monkeypatch):
     code, rep, _ = run(capsys, monkeypatch, f"{GEN}:SGDTorchStyle", "sgd")
     assert code == 0 and rep["kind"] == "torch-style class, params a list of arrays"
-    code, rep, _ = run(capsys, monkeypatch, f"{GEN}:LionOneArray", "lion")  # takes betas=(beta1, beta2)
+    code, rep, _ = run(capsys, monkeypatch, f"{GEN}:LionOneArray", LION)  # takes betas=(beta1, beta2)
     assert code == 0 and rep["kind"] == "torch-style class, params one array"
     assert set(rep["hyperparameters"]) == {"lr", "beta1", "beta2", "weight_decay"}
 
@@ -180,7 +182,7 @@ def test_torch_style_classes(capsys, monkeypatch):
 @pytest.mark.parametrize("spec,rule,extra,needle", [
     (f"{GEN}:NotInPlace", "sgd", [], "left them unchanged (update in place"),
     (f"{GEN}:ClosureStep", "sgd", [], "its step takes (no argument), not one argument grads"),
-    (f"{GEN}:qhm", "nadam", [], "invalid choice"),
+    (f"{GEN}:qhm", "nadamw", [], "invalid choice"),
     (f"{GEN}:qhm", "nope.rule", [], "no such rule file"),
     (f"{GEN}:qhm", "qhm", ["--set", "betas=0.9,0.99"], "unknown key 'betas'"),
     (f"{GEN}:qhm", "qhm", ["--set", "lr=-1"], "must be > 0"),

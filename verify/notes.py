@@ -59,8 +59,9 @@ def _texts() -> dict[str, str]:
     files["hermosis-audit.md"] = _audit_markdown()
     index += ["", "[Audit of seed 002 (the Hermosis Hamiltonian theory)](hermosis-audit.md): every displayed "
               "equation as a claim that holds, differs (with the corrected form) or is undecided."]
-    index += ["", "[Conventions of adaptive methods](conventions.md): the differences between library conventions "
-              "as equations, and which library documents each variant.", "", "## Figures", ""]
+    index += ["", "[Conventions of the optimizers users meet](conventions.md): every optimizer, the algorithm it follows, "
+              "the differences between library conventions as equations, and which library documents each variant.",
+              "", "## Figures", ""]
     index += [f"- [{cap}](figures/{f}.png)" for f, (_, cap, _) in FIGURES.items()]
     files["README.md"] = "\n".join(index) + "\n"
     return files

@@ -31,11 +31,18 @@ def rule_derivation(rule: UpdateRule, expected: dict | None = None, name: str | 
     expected = expected or {}
     lam = sp.Symbol("lambda", real=True)
     z = sp.Symbol("z")
-    base, notes = rule.asymptotic()
-    eta = base.hyper["lr"]
     new = sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in rule.state])
     d = Derivation(name or rule.name, f"{rule.title}: the update rule as a dynamical system", summary=summary)
-    d.given(new, rule.as_matrix(), "the update; g(x) is the gradient of L at x, coordinate-wise")
+    whole = rule.whole_array()
+    d.given(new, rule.as_matrix(), "the update; g(x) is the gradient of L at x, " +
+            (f"and {whole[0][0]}(...) acts on the whole array" if whole else "coordinate-wise"))
+    try:
+        base, notes = rule.asymptotic()
+    except ValueError as exc:  # a whole-array function, a counter that does not go away, SymPy's limit failing
+        d.given(r"\text{no analysis}", sp.Symbol(r"\text{none}"), "no linearisation, continuous limit or fixed "
+                "points: " + " ".join(str(exc).split()))
+        return d
+    eta = base.hyper["lr"]
     if notes:
         state = sp.Matrix(base.state)
         d.given(sp.Matrix([sp.Symbol(sp.latex(s) + "^{+}") for s in base.state]), base.as_matrix(),

@@ -6,8 +6,9 @@ its keywords and defaults as ``torch.optim`` spells them (``betas`` a tuple, swi
 symbolic rule of :mod:`derive.rules` computing it (a factory of structural options), the options
 that select another library's convention for the reference itself (``--set eps_mode=inside``), the
 configurations that uncover hidden branches, and the variants (other libraries' conventions and
-common mistakes) that may explain a disagreement.  The family modules (:mod:`derive.rules.adaptive`,
-...) each define their entries in a ``TORCH`` dict; :func:`optimizers` collects them.
+common mistakes) that may explain a disagreement.  The family modules (:mod:`derive.rules.conventions`
+for SGD, RMSprop, Adam and AdamW; :mod:`derive.rules.classic`, :mod:`derive.rules.adam_family`,
+:mod:`derive.rules.matrix`) each define their entries in a ``TORCH`` dict; :func:`optimizers` collects them.
 """
 from __future__ import annotations
 
@@ -116,11 +117,5 @@ def optimizers() -> dict[str, TorchOptimizer]:
         import importlib
 
         for mod in _FAMILIES:
-            try:
-                module = importlib.import_module(mod)
-            except ModuleNotFoundError as exc:
-                if exc.name == mod:  # a family not written yet
-                    continue
-                raise
-            _CACHE.update(getattr(module, "TORCH", {}))
+            _CACHE.update(importlib.import_module(mod).TORCH)
     return _CACHE

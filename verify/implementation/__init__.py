@@ -47,8 +47,7 @@ import numpy as np
 from verify.implementation.reference import Configuration, neutral, reference, show
 from verify.implementation.runs import (ATOL_FACTOR, RTOL, SEED, STEPS, _agreement, problems, run_implementation,
                                         run_rule)
-from verify.implementation.user import (InputError, _one_line, accepts, failing, implementation, is_step_function,
-                                        is_torch_style, load)
+from verify.implementation.user import (InputError, accepts, failing, implementation, is_step_function, load)
 
 __all__ = ["verify", "format_report", "InputError", "load", "implementation", "problems"]
 

@@ -70,6 +70,8 @@ class Configuration:
 
 # -- values --------------------------------------------------------------------------------
 def _value(key: str, text: str, default):
+    if default is None or isinstance(default, str):  # a choice (Muon's adjust_lr_fn): checked by the entry
+        return None if text.lower() == "none" else text
     if isinstance(default, bool):
         if text.lower() not in ("true", "false"):
             raise ValueError(f"{key} takes true or false, got {text!r}")
@@ -78,7 +80,8 @@ def _value(key: str, text: str, default):
         parts = text.split(",")
         if len(parts) != len(default):
             raise ValueError(f"{key} takes {len(default)} comma-separated numbers (e.g. {key}=0.9,0.99), got {text!r}")
-        return tuple(float(_value(key, p.strip(), 0.0)) for p in parts)
+        return tuple(None if d is None and p.strip().lower() == "none" else float(_value(key, p.strip(), 0.0))
+                     for p, d in zip(parts, default))
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     try:
@@ -93,7 +96,7 @@ def _value(key: str, text: str, default):
 def neutral(default, positive: bool = False) -> list:
     """The values "ignoring" a hyperparameter with this default can mean: the default, 0 (unless the
     hyperparameter must be positive), and 1 for a default in [1/2, 1) (an interpolation weight)."""
-    if isinstance(default, (bool, tuple)):
+    if default is None or isinstance(default, (bool, tuple, str)):
         return [default]
     out = [float(default)]
     if not positive and default != 0:
@@ -105,10 +108,12 @@ def neutral(default, positive: bool = False) -> list:
 
 def moved(key: str, value, default, positive: bool = False):
     """A value of ``key`` off its default, 0 and 1 (in range for EMA coefficients and rates)."""
-    if isinstance(value, bool):
+    if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, tuple):
         return tuple(moved(key, v, d) for v, d in zip(value, default))
+    if isinstance(default, int) and not isinstance(default, bool) and default >= 1 and float(value).is_integer():
+        return int(value) + 1  # a count (Muon's ns_steps): stays an integer
     v = float(value)
     if v == 0:
         out = NONZERO.get(key, 0.1)
@@ -160,7 +165,7 @@ class _Reference:
         for name, wanted in plans:
             changes = {k: v for k, v in wanted.items() if k not in fixed and base[k] != v}
             values = {**base, **changes}
-            if name == "moved" and values.get("nesterov"):  # Nesterov needs dampening 0 (torch)
+            if name == "moved" and values.get("nesterov") and "dampening" in base:  # Nesterov needs dampening 0
                 values["dampening"] = base["dampening"]
                 changes.pop("dampening", None)
             if not changes or any(c.values == values for c in out):
@@ -187,7 +192,9 @@ class _Reference:
 
 
 def _show1(v) -> str:
-    return str(tuple(v)) if isinstance(v, (list, tuple)) else f"{v:g}" if not isinstance(v, bool) else str(v)
+    if isinstance(v, (list, tuple)):
+        return str(tuple(v))
+    return str(v) if v is None or isinstance(v, (bool, str)) else f"{v:g}"
 
 
 class TorchReference(_Reference):

@@ -88,8 +88,10 @@ class Run:
 def run_rule(rule, values: dict, probs: list[Problem], steps: int, along: list[Run] | None = None) -> list[Run]:
     """``rule.lambdify(...)`` on all problems at once (the rules act coordinate-wise): closed-loop,
     or ``along`` the implementation's runs, each step from its θ_{k−1} with the gradient there.
-    Problems with a ``shape`` (a matrix rule such as Muon's) run one at a time, as that shape."""
-    if any(p.shape is not None for p in probs):
+    Problems with a ``shape`` (a matrix rule such as Muon's) run one at a time, as that shape, and so
+    does a rule with whole-array functions (``rule.functions``: an RMS over the parameter)."""
+    if any(p.shape is not None for p in probs) or getattr(rule, "functions", None):  # whole-array functions
+        # (Muon's orthogonalisation, Adafactor's RMS) see one problem's array at a time
         return [_run_rule(rule, values, [_flat(p)], steps, [a] if along else None, p.shape)[0]
                 for p, a in zip(probs, along or [None] * len(probs))]
     return _run_rule(rule, values, probs, steps, along)
