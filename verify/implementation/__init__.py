@@ -26,6 +26,12 @@ rule (``exp_avg``, ``momentum_buffer``, ..., a text rule's state names; scalars 
 that coordinate (so values crossing zero are compared at their own magnitude).  rtol defaults to
 1e-9; correct implementations measure 1e-16 to 1e-13 (centered RMSProp's v − a² cancels the most).
 
+The user's code (import, factory, init, step) runs in one child process per run
+(:mod:`verify.implementation.child`), the reference here: a sleep, a loop, a crash, ``os._exit`` or
+megabytes of prints in it cannot hang or end the caller, nor reach its stdout (the user's output goes
+to stderr, the first 4 KB of it).  ``time_limit`` (default 60 s) bounds all of that code's time in a
+run; exceeding it, or the child ending, is bad input (:class:`InputError`) naming where it happened.
+
 Verdict: agree iff every configuration that ran agrees.  ``exercised`` lists, per hyperparameter, the
 first configuration in which ignoring it would change the reference (measured on the reference's
 runs); ``not_exercised`` says why the others were not (fixed by ``--set`` at a value where ignoring
@@ -39,15 +45,15 @@ that differs with a disagreement a known cause explains, else the first that dif
 """
 from __future__ import annotations
 
-import contextlib
-import sys
-
 import numpy as np
 
+from verify.implementation.child import UserCode
 from verify.implementation.reference import Configuration, neutral, reference, show
-from verify.implementation.runs import (ATOL_FACTOR, RTOL, SEED, STEPS, _agreement, problems, run_implementation,
-                                        run_rule)
-from verify.implementation.user import (InputError, accepts, failing, implementation, is_step_function, load)
+from verify.implementation.runs import ATOL_FACTOR, RTOL, SEED, STEPS, _agreement, problems, run_rule
+from verify.implementation.user import InputError, implementation, load
+
+#: seconds all of the user's code of one run may take (import, factory, init, step)
+TIME_LIMIT = 60
 
 __all__ = ["verify", "format_report", "InputError", "load", "implementation", "problems"]
 
@@ -82,37 +88,36 @@ def _finite_base(ref, base: dict, conv: dict, fixed: set, probs, steps: int, not
                      f"at step {bad[1]}; choose a smaller lr (or fewer --steps)")
 
 
-def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SEED, rtol: float = RTOL) -> dict:
-    """Run the implementation named by ``spec`` against ``rule`` in every configuration (module docstring)."""
+def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SEED, rtol: float = RTOL,
+           time_limit: float = TIME_LIMIT) -> dict:
+    """Run the implementation named by ``spec`` against ``rule`` in every configuration (module docstring);
+    the user's code runs in a child process, within ``time_limit`` seconds in all."""
     if not 1 <= steps <= 100_000:
         raise InputError(f"--steps must be between 1 and 100000, got {steps}")
     if seed < 0:
         raise InputError(f"--seed must be >= 0, got {seed}")
     if not (np.isfinite(rtol) and 0 < rtol < 1):
         raise InputError(f"--rtol must be a number in (0, 1), e.g. 1e-9; got {rtol}")
-    ref = reference(rule)
-    base, conv, fixed = ref.parse(settings)
-    with contextlib.redirect_stdout(sys.stderr):  # keep the user's prints out of our output
-        obj = load(spec)
-    shape = getattr(ref, "param_shape", None)  # Muon takes matrices
-    probs, notes = problems(steps, seed, shape=shape), []
-    base = _finite_base(ref, base, conv, fixed, probs, steps, notes)
-    kw = (lambda values: ref.keywords(values, accepts(obj)))
-    step_fn = is_step_function(obj, kw(base))
-    with contextlib.redirect_stdout(sys.stderr):
-        impl = implementation(obj, kw(base), shape)
-    configs = [Configuration("base", base, {})] if step_fn else ref.configurations(base, fixed)
-    results = []
-    for c in configs:
-        if c.name != "base" and c.skipped is None:
-            with contextlib.redirect_stdout(sys.stderr):
-                try:
-                    this = implementation(obj, kw(c.values), shape)
-                except InputError as exc:
-                    this = failing(f"building your optimizer for this configuration: {exc}")
-        else:
-            this = impl
-        results.append(_run_configuration(ref, c, conv, this, probs, steps, rtol, not step_fn))
+    try:
+        limit = None if isinstance(time_limit, (bool, str)) else float(time_limit)
+    except (TypeError, ValueError, OverflowError):
+        limit = None
+    if limit is None or not (np.isfinite(limit) and limit > 0):
+        raise InputError(f"--time-limit must be a finite number of seconds > 0, e.g. 60; got {time_limit!r}")
+    with UserCode(spec, limit) as user:  # the child starts while the reference is built
+        ref = reference(rule)
+        base, conv, fixed = ref.parse(settings)
+        shape = getattr(ref, "param_shape", None)  # Muon takes matrices
+        probs, notes = problems(steps, seed, shape=shape), []
+        accepted = user.load(probs, steps, shape)
+        accepts = (lambda name: accepted is None or name in accepted)
+        base = _finite_base(ref, base, conv, fixed, probs, steps, notes)
+        kw = (lambda values: ref.keywords(values, accepts))
+        kind = user.build(kw(base))
+        step_fn = kind == "step function"
+        configs = [Configuration("base", base, {})] if step_fn else ref.configurations(base, fixed)
+        results = [_run_configuration(ref, c, conv, user, None if c.name == "base" else kw(c.values), probs, steps,
+                                      rtol, not step_fn) for c in configs]
     exercised, not_exercised = _exercised(ref, configs, results, conv, fixed, probs, steps, rtol, step_fn)
     differ = [r for r in results if r["status"] == "differ"]
     shown = None
@@ -125,7 +130,7 @@ def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SE
             break
     if shown is None:  # all agree: no table (which rules differ from the reference is in `exercised`)
         shown = differ[0] if differ else results[0]
-    return {"implementation": spec, "kind": impl.kind, "rule": rule, "reference": shown["reference"],
+    return {"implementation": spec, "kind": kind, "rule": rule, "reference": shown["reference"],
             "algorithm": ref.algorithm, "hyperparameters": shown["hyperparameters"], "conventions": shown["conventions"],
             "agree": all(r["status"] != "differ" for r in results), "configuration": shown["name"],
             "first_divergence": shown["first_divergence"], "reference_agreed_steps": shown["reference_agreed_steps"],
@@ -136,10 +141,10 @@ def verify(spec: str, rule: str, settings=(), steps: int = STEPS, seed: int = SE
             "tolerance": {"rtol": rtol, "atol": f"{ATOL_FACTOR:g} * rtol * running max |expected| per coordinate"}}
 
 
-def _run_configuration(ref, c: Configuration, conv: dict, impl, probs, steps: int, rtol: float,
-                       receives_values: bool) -> dict:
-    """One configuration: the reference closed-loop, the implementation, the comparison and, when they
-    differ (and always for ``base``), the candidates' table and the likely cause."""
+def _run_configuration(ref, c: Configuration, conv: dict, user: UserCode, hyper: dict | None, probs, steps: int,
+                       rtol: float, receives_values: bool) -> dict:
+    """One configuration: the reference closed-loop, the implementation (``user`` runs it: the base
+    optimizer, or one built with ``hyper``), the comparison and the candidates (table: see _likely)."""
     out = {"name": c.name, "hyperparameters": ref.to_json(c.values), "changed": ref.to_json(c.changed),
            "status": "skipped", "agree": None, "reason": c.skipped, "first_divergence": None, "likely_cause": None,
            "reference_agreed_steps": None, "reference": None, "conventions": ref.options(c.values, conv),
@@ -154,8 +159,7 @@ def _run_configuration(ref, c: Configuration, conv: dict, impl, probs, steps: in
         return out
     cands = ref.candidates(c.values, conv, receives_values)
     keys = sorted({*rule.state_names, *(s for cand in cands for s in cand.rule.state_names)})
-    with contextlib.redirect_stdout(sys.stderr), np.errstate(all="ignore"):
-        got = [run_implementation(impl, p, steps, keys) for p in probs]
+    got = user.run(c.name, hyper, keys)
     ref_runs = run_rule(rule, values, probs, steps, along=got)
     first, ref_agreed = _agreement(got, ref_runs, rtol, steps)
     if first is not None:

@@ -38,7 +38,6 @@ import numpy as np
 
 from verify.implementation.user import InputError
 
-#: the conventions' option values are the first allowed ones (torch's) unless --set changes them
 #: the nonzero value a hyperparameter at 0 takes when a configuration switches it on
 NONZERO = {"weight_decay": 0.01, "momentum": 0.9, "dampening": 0.3}
 #: default values for hyperparameters a (Python) catalogue rule leaves without one
@@ -82,14 +81,16 @@ def _value(key: str, text: str, default):
             raise ValueError(f"{key} takes {len(default)} comma-separated numbers (e.g. {key}=0.9,0.99), got {text!r}")
         return tuple(None if d is None and p.strip().lower() == "none" else float(_value(key, p.strip(), 0.0))
                      for p, d in zip(parts, default))
-    if re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
-    try:
-        v = float(text)
-    except ValueError:
-        raise ValueError(f"{key} takes a number, got {text!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"{key} must be finite, got {text!r}")
+    shown = repr(text) if len(text) <= 40 else repr(text[:30]) + f" ... ({len(text)} characters)"
+    integer, v = re.fullmatch(r"[+-]?\d+", text) is not None, None
+    try:  # an integer too large for a float (or of more than 4300 digits) is not finite
+        number = int(text) if integer else float(text)
+        v = number if np.isfinite(float(number)) else None
+    except (ValueError, OverflowError):
+        if not integer:
+            raise ValueError(f"{key} takes a number, got {shown}") from None
+    if v is None:
+        raise ValueError(f"{key} must be a finite number, got {shown}")
     return v
 
 

@@ -128,8 +128,20 @@ def _run_rule(rule, values: dict, probs: list[Problem], steps: int, along: list[
     return [Run(params[:, sl], {s: v[:, sl] for s, v in record.items()}) for sl in slices]
 
 
-def run_implementation(impl: Implementation, problem: Problem, steps: int, keys) -> Run:
-    """The user's optimizer, closed-loop; state entries named in ``keys`` are recorded."""
+def _real(value) -> np.ndarray:
+    """``value`` as floats; complex numbers are refused (NumPy would drop their imaginary parts, warning)."""
+    array = np.asarray(value)
+    if np.iscomplexobj(array):
+        raise TypeError(f"complex numbers ({array.dtype}), not real ones")
+    return array.astype(float, copy=False)
+
+
+def run_implementation(impl: Implementation, problem: Problem, steps: int, keys, progress=None) -> Run:
+    """The user's optimizer, closed-loop; state entries named in ``keys`` are recorded.  An entry
+    present in the state from step 1 that is no number or array (an object, a ragged list) ends the
+    run as a failure; one of another shape (e.g. factored) is not recorded.  ``progress(k)``, if
+    given, is called before init (k = 0) and before each step k."""
+    progress = progress or (lambda k: None)
     n = problem.theta0.size
     params = np.full((steps + 1, n), np.nan)
     params[0] = problem.theta0
@@ -140,28 +152,33 @@ def run_implementation(impl: Implementation, problem: Problem, steps: int, keys)
 
     shape = problem.shape or (n,)
     try:
+        progress(0)
         state = impl.init(problem.shaped(problem.theta0.copy()))
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # noqa: BLE001 - user code, in its own process
         return stop(1, f"exception: {_one_line(exc)} (in init)")
     for k in range(1, steps + 1):
         try:
+            progress(k)
             out = impl.step(problem.shaped(params[k - 1].copy()), problem.shaped(problem.grad(params[k - 1], k)),
                             state)
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError(f"step must return (params, state), got {type(out).__name__}")
-            new, state = np.asarray(out[0], dtype=float), out[1]
+            new, state = _real(out[0]), out[1]
             if new.shape != shape:
                 raise ValueError(f"step returned params of shape {new.shape}, expected {shape}")
             new = new.reshape(-1)
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # noqa: BLE001 - user code, in its own process
             return stop(k, f"exception: {_one_line(exc)}")
         params[k] = new
         for s in keys:
-            value = state.get(s) if isinstance(state, Mapping) else None
             try:
-                row = (np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1)
-                       if value is not None else None)
-            except (TypeError, ValueError):
+                value = state.get(s) if isinstance(state, Mapping) else None
+                array = None if value is None else _real(value)
+            except BaseException as exc:  # noqa: BLE001 - user code (a Mapping of its own, an object)
+                return stop(k, f"exception: state[{s!r}] cannot be recorded as numbers: {_one_line(exc)}")
+            try:
+                row = None if array is None else np.broadcast_to(array, shape).reshape(-1)
+            except ValueError:  # another shape (e.g. factored): not compared
                 row = None
             if k == 1 and row is not None:
                 record[s] = np.full((steps, n), np.nan)

@@ -7,6 +7,10 @@ Three shapes of user code are accepted: a factory ``make(**hyper)`` returning ``
 updates the arrays in ``params`` in place and keeps its own state (``params`` a list of NumPy arrays,
 or one array: a one-step probe finds which; ``self.state`` — a dict, a list of dicts or a dict of one
 dict per parameter — is read for the shared state entries).
+
+``ldyn verify-impl`` calls these functions in a child process (:mod:`verify.implementation.child`)
+that ignores Ctrl-C, so every ``BaseException`` the user's code raises (``SystemExit``,
+``KeyboardInterrupt``, ``GeneratorExit``, a subclass of its own) is that code's failure.
 """
 from __future__ import annotations
 
@@ -25,8 +29,13 @@ class InputError(ValueError):
     """Bad input (spec, --set value, a factory that cannot be called): exit code 2."""
 
 
-def _one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: " + " ".join(str(exc).split())
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line, at most ``limit`` characters of message (a hostile ``__str__`` too)."""
+    try:
+        text = " ".join(str(exc).split())
+    except BaseException:  # noqa: BLE001 - the user's exception may not even print
+        text = "(its message cannot be shown)"
+    return f"{type(exc).__name__}: " + (text if len(text) <= limit else text[:limit] + " ...")
 
 
 @dataclass(frozen=True)
@@ -50,18 +59,23 @@ def load(spec: str):
             raise InputError(f"no such file: {where} (SPEC is path/to/file.py:factory)")
         name = "_ldyn_user_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
         module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:  # e.g. /etc/passwd: not a .py file
+            raise InputError(f"{where} is not a Python file (SPEC is path/to/file.py:factory)")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         folder = os.path.dirname(path)
         sys.path.insert(0, folder)  # so the file can import the modules next to it
         try:
             module_spec.loader.exec_module(module)
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # noqa: BLE001 - user code (module docstring)
             del sys.modules[name]
             raise InputError(f"importing {where} raised {_one_line(exc)}") from None
         finally:
             sys.path.remove(folder)
     else:
+        if os.path.isfile(where):  # x.txt:sgd
+            raise InputError(f"{where} is a file but not a Python file (SPEC is path/to/file.py:factory "
+                             "or package.module:factory)")
         if os.getcwd() not in sys.path:  # `ldyn` (a console script) does not put it there
             sys.path.insert(0, os.getcwd())
         try:
@@ -71,7 +85,7 @@ def load(spec: str):
                 raise InputError(f"no module named {exc.name!r}: give an importable module, "
                                  f"or a file as path/to/file.py:{attr}") from None
             raise InputError(f"importing {where} raised {_one_line(exc)}") from None
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # noqa: BLE001 - user code (module docstring)
             raise InputError(f"importing {where} raised {_one_line(exc)}") from None
         if getattr(module, "__file__", None) is None and hasattr(module, "__path__"):
             raise InputError(f"{where} is a directory, not a module: SPEC is package.module:factory or "
@@ -148,7 +162,7 @@ def implementation(obj, hyper: dict, shape: tuple[int, ...] | None = None) -> Im
         pass
     try:
         opt = obj(**hyper)
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # noqa: BLE001 - user code (module docstring)
         raise InputError(f"{call} raised {_one_line(exc)}") from None
     if not (callable(getattr(opt, "init", None)) and callable(getattr(opt, "step", None))):
         raise InputError(f"{call} returned an object of type {type(opt).__name__}, which lacks init(params) "
@@ -198,7 +212,7 @@ def torch_style(cls, hyper: dict, shape: tuple[int, ...] | None = None) -> Imple
             with np.errstate(all="ignore"):
                 cls(box, **hyper).step([g0.copy()] if as_list else g0.copy())
             now = np.asarray(box[0] if as_list else box, dtype=float)
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # noqa: BLE001 - user code (module docstring)
             problems_seen.append(f"with params {how} it raised {_one_line(exc)}")
             continue
         if now.shape == p0.shape and not np.array_equal(now, p0):
