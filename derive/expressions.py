@@ -19,14 +19,30 @@ Non-smooth functions (``relu``, ``max``, ``min``, ``sign``, ``Heaviside``,
 ``abs``/``Abs``) are rejected: their derivatives are not functions (``Abs`` gives
 ``sign`` and ``DiracDelta``).
 
-Resource guards: at most 1000 characters, nesting depth at most 50 (long flat
-sums/products do not count as nesting), integer literals at most 10**6 in
-absolute value, numeric exponents at most 100 in absolute value, and no exact
-numeric power with more than 20000 bits.
+Resource guards, all checked before anything is expanded: at most 1000 characters,
+nesting depth at most 50 (long flat sums/products do not count as nesting), integer
+literals at most 10**6 in absolute value, numeric exponents at most 100 in absolute
+value -- also once SymPy has merged nested powers, ``(x**100)**100`` is x**10000 --,
+no exact numeric power with more than 20000 bits, at most 5000 nodes in the parsed
+expression and at most 2000 terms once fully expanded (an upper bound computed from
+the tree, e.g. ``(a+b+c+d+f+g)**100`` would have 96 million).  Every number computed
+from constants (``exp(3)``, ``acos(2)``, ``pi**pi``) is evaluated when it is built,
+from arguments already checked, so ``exp(exp(exp(100)))`` stops at the second level:
+it must be real and at most ~1.8e308 (a float) in absolute value.
+
+Meaning guards: a parameter may not be named like anything SymPy's parser reads as
+something else (``I``, ``E``, ``S``, ``N``, ``O``, ``Q``, ``oo``, ``nan``, ``zoo``,
+``pi``, ``beta``, ``gamma``, ``zeta``, Python builtins such as ``sum``...), so that
+printed results read back with the same meaning.  The loss must be real-valued for
+real parameters: refused when SymPy decides it is not real, or, when SymPy cannot
+decide, when it is complex at every one of a fixed set of sample points (a loss real
+on part of the space only, such as ``log(x)``, is accepted).
 """
 from __future__ import annotations
 
 import ast
+import builtins
+import math
 import re
 import warnings
 from fractions import Fraction
@@ -34,10 +50,12 @@ from typing import Sequence
 
 import sympy
 
+from derive.loss_guards import (MAX_EXPANDED_TERMS, MAX_EXPONENT, MAX_NODES, ExpressionError,  # noqa: F401
+                                check_number as _check_number, check_real, check_size)
+
 MAX_LENGTH = 1000
 MAX_DEPTH = 50
 MAX_INT_LITERAL = 10**6
-MAX_EXPONENT = 100
 MAX_POWER_BITS = 20000
 
 _sigmoid = lambda x: 1 / (1 + sympy.exp(-x))  # noqa: E731
@@ -59,8 +77,32 @@ ALLOWED = ("allowed: numbers, parameter names, + - * / ** ^, parentheses, the fu
            + ", ".join(sorted(FUNCTIONS, key=str.lower)) + ", and the constants pi, E (e)")
 
 
-class ExpressionError(ValueError):
-    """A loss formula was rejected; the message is meant for the user."""
+def _sympy_names() -> dict:
+    """What SymPy's own parser (``sympify``) reads each name as, when it is not a plain Symbol."""
+    ns: dict = {}
+    exec("from sympy import *", ns)  # noqa: S102 - fixed text, not user input
+    out = {n: v for n, v in ns.items() if not n.startswith("_") and not isinstance(v, sympy.Symbol)}
+    out.update({n: getattr(builtins, n) for n in dir(builtins) if not n.startswith("_") and n not in out})
+    return out
+
+
+SYMPY_NAMES = _sympy_names()
+
+
+def _clash(name: str) -> str | None:
+    """Why ``name`` cannot be a loss parameter (SymPy reads it as something else), or None."""
+    if name not in SYMPY_NAMES:
+        return None
+    obj = SYMPY_NAMES[name]
+    if name in ("I", "oo", "nan", "zoo", "E", "pi") or isinstance(obj, sympy.Number) or getattr(obj, "is_number", False) is True:
+        kind = "a SymPy constant"
+    elif name in dir(builtins):
+        kind = "a Python builtin SymPy's parser knows"
+    elif isinstance(obj, type) and issubclass(obj, sympy.Function):
+        kind = "a SymPy function"
+    else:
+        kind = "a SymPy name"
+    return kind
 
 
 def _apply(op: ast.operator, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
@@ -73,12 +115,24 @@ def _apply(op: ast.operator, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     if isinstance(op, ast.Div):
         return a / b
     if b.is_Number and abs(b) > MAX_EXPONENT:
-        raise ExpressionError(f"exponent {b} in loss expression is too large; "
+        raise ExpressionError(f"exponent {sympy.sstr(b)[:24]} in loss expression is too large; "
                               f"exponents must be at most {MAX_EXPONENT} in absolute value")
     if a.is_Rational and b.is_Number:
         bits = max(abs(a.p).bit_length(), a.q.bit_length()) * abs(float(b))
         if bits > MAX_POWER_BITS:
             raise ExpressionError("numeric power in loss expression is too large; use smaller numbers or exponents")
+    if not a.free_symbols and not b.free_symbols:
+        _check_number(a, sympy.sstr(a)[:40])  # a base/exponent beyond a float would make a**b unevaluable
+        _check_number(b, sympy.sstr(b)[:40])
+        if not (a.is_Rational and b.is_Rational) and a != 0:
+            # log10 |a**b| <= |b| log10|a| (with the principal branch): bound it before evaluating
+            mag = float(abs(b.evalf(15))) * abs(math.log10(float(abs(a.evalf(15))) or 1e-300))
+            if mag > 400:
+                raise ExpressionError(f"the number {sympy.sstr(a)[:30]}**{sympy.sstr(b)[:30]} in loss expression "
+                                      "is beyond a float's range")
+        value = a**b
+        _check_number(value, sympy.sstr(sympy.Pow(a, b, evaluate=False))[:60])
+        return value
     return a**b
 
 
@@ -159,12 +213,15 @@ class _Builder:
             want = " or ".join(map(str, arities))
             got = len(node.args)
             raise ExpressionError(f"function '{fname}' in loss expression takes {want} argument(s), got {got}")
-        value = func(*(self.build(a, depth + 1) for a in node.args))
-        if not value.free_symbols:  # a number: it must evaluate (exp(exp(1e300)) does not)
-            try:
-                value.evalf(15)
-            except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError):
-                raise ExpressionError(f"the number {fname}(...) in loss expression is too large to evaluate") from None
+        args = [self.build(a, depth + 1) for a in node.args]
+        for a in args:  # every constant argument is bounded before the function sees it
+            if not a.free_symbols:
+                if a.is_Rational and max(abs(a.p).bit_length(), a.q.bit_length()) > 1100:
+                    raise ExpressionError(f"the argument of {fname}(...) in loss expression is beyond a float's range")
+                _check_number(a, sympy.sstr(a)[:40])
+        value = func(*args)
+        if not value.free_symbols:  # a number: real, finite, within a float's range (exp(exp(100)) is not)
+            _check_number(value, f"{fname}({', '.join(sympy.sstr(a)[:30] for a in args)})")
         return value
 
 
@@ -188,6 +245,10 @@ def _check_name(name: str) -> None:
                               "use a letter followed by letters, digits or '_'")
     if name in FUNCTIONS or name in CONSTANTS or name in ("abs", "Abs"):
         raise ExpressionError(f"'{name}' is a reserved function or constant name, not a loss parameter")
+    kind = _clash(name)
+    if kind is not None:
+        raise ExpressionError(f"loss parameter name '{name}' is {kind}: printed results would read it as that, "
+                              f"not as your parameter; name it otherwise (e.g. {name}_ or {name}1)")
 
 
 def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
@@ -228,6 +289,8 @@ def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Ex
     if any(expr.has(k) for k in kinks):  # e.g. sqrt(x**2), which SymPy writes Abs(x) for a real x
         raise ExpressionError(f"the loss is not smooth: it simplifies to {sympy.sstr(expr)[:80]}, "
                               "whose derivatives are undefined at the kink")
+    check_size(expr)
+    check_real(expr)
     if params is None:
         names = sorted(builder.names, key=lambda n: (n != "theta", n))
     else:

@@ -44,6 +44,8 @@ from derive.expressions import ExpressionError, FUNCTIONS, MAX_LENGTH, _Builder
 MAX_CHARS = 20_000
 MAX_LINES = 300
 MAX_OPS = 5_000
+#: the largest exponent (after nested powers are multiplied out) a rule may contain
+MAX_EXPONENT = 100
 HEADERS = ("name", "title", "hyper", "state", "latex")
 #: functions a rule may call besides g (non-smooth ones included: a rule may be non-differentiable;
 #: the analyses say where)
@@ -190,8 +192,9 @@ def _expression(text: str, env: dict, counter, source: str, line: int) -> tuple[
     builder = _RuleBuilder(code, env, counter)
     try:
         value = builder.build(tree.body)
-    except ExpressionError as exc:
-        raise _fail(source, line, str(exc)) from None
+    except ExpressionError as exc:  # the shared builder speaks of a loss; here it is a rule's line
+        msg = str(exc).replace(" in loss expression", "").replace("the loss must", "a rule must")
+        raise _fail(source, line, msg) from None
     except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
         raise _fail(source, line, f"could not build {text!r}: {exc or type(exc).__name__}") from None
     bad = (sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I)
@@ -200,6 +203,11 @@ def _expression(text: str, env: dict, counter, source: str, line: int) -> tuple[
     if sp.count_ops(value) > MAX_OPS:
         raise _fail(source, line, f"the value assigned here has more than {MAX_OPS} operations once the earlier "
                     "lines are substituted; simplify the rule")
+    huge = next((p for p in sp.preorder_traversal(value) if isinstance(p, sp.Pow) and p.exp.is_Number
+                 and abs(p.exp) > MAX_EXPONENT), None)
+    if huge is not None:  # ((g(theta)+1)**100)**100 is (g(theta)+1)**10000: its expansion would never end
+        raise _fail(source, line, f"the power ({sp.sstr(huge.base)[:40]})**{huge.exp} (nested powers multiplied out) "
+                    f"is beyond {MAX_EXPONENT}; the analyses would expand it")
     return value, builder
 
 

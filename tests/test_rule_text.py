@@ -138,7 +138,7 @@ BAD = [
     ("hyper: lr=0.1\nt = 2\ntheta = theta - lr*g(theta)", 2, "'t' is reserved"),
     ("hyper: lr=0.1\ntheta = theta - lr*g(theta) +", 2, "could not parse"),
     ("hyper: lr=0.1\ntheta = theta - lr*g(theta)/0", 2, "not real and finite"),
-    ("hyper: lr=0.1\ntheta = theta - lr*g(theta) + log(-1)", 2, "not real and finite"),
+    ("hyper: lr=0.1\ntheta = theta - lr*g(theta) + log(-1)", 2, "is not real"),
     ("hyper: lr=0.1\ntheta := theta", 2, "expected 'name = expression'"),
     ("hyper: lr=0.1\nfoo: 1\ntheta = theta - lr*g(theta)", 2, "unknown header 'foo:'"),
     ("hyper: lr=0.1\ntheta = theta - lr*g(theta)\nhyper: lr=1", 3, "must come before"),

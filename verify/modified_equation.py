@@ -123,6 +123,20 @@ def parse_sets(items) -> dict:
     return out
 
 
+def check_sets(rule, values: dict) -> None:
+    """Each fixed hyperparameter is one of the rule's and in its mathematical range (ValueError otherwise),
+    by the same rules as ``ldyn stability`` (:func:`verify.stability_regimes.check_hyper`)."""
+    from verify.stability_regimes import check_hyper
+
+    for key, value in values.items():
+        if key == "lr":
+            raise ValueError("lr stays symbolic (eta): set only the other hyperparameters")
+        if key not in rule.hyper:
+            raise ValueError(f"{rule.name}: unknown hyperparameter {key!r}; it takes "
+                             f"{', '.join(k for k in rule.hyper if k != 'lr')} (lr stays symbolic)")
+        check_hyper(rule, key, float(value), f"--set {key}")
+
+
 def rule_report(spec: str, loss_text: str, params_text: str | None, order: int | None = None,
                 sets=None) -> dict:
     """The modified equation of the rule ``spec`` (catalogue name or .rule file) on a user loss.
@@ -144,6 +158,7 @@ def rule_report(spec: str, loss_text: str, params_text: str | None, order: int |
     except RuleNotFound as exc:
         raise ValueError(str(exc)) from None
     values = parse_sets(sets)
+    check_sets(rule, values)
     expr, params = _loss(loss_text, params_text)
     limit, kind = max_order(expr, params)
     stateful = len(rule.state) - (rule.counter is not None) > 1
@@ -235,3 +250,143 @@ def flow_gap(rule, loss: sp.Expr, params, values: dict, etas, t_final: float, th
             gaps[p].append(float(np.linalg.norm(state[0] - sol.y[:, -1])))
     ratios = {p: [g[i] / g[i + 1] for i in range(len(g) - 1)] for p, g in gaps.items()}
     return {"gaps": gaps, "ratios": ratios}
+
+
+# -- limits: ``ldyn modified-equation --time-limit`` ---------------------------------------------------
+
+#: default wall-clock budget (seconds) of ``ldyn modified-equation``: parsing, derivation and check
+DEFAULT_TIME_LIMIT = 60.0
+#: the memory ceiling of the child process doing the work: this much address space (MiB) on top of
+#: what the CLI process had mapped when it forked (RLIMIT_AS); beyond it the work fails with MemoryError
+MEMORY_CEILING_MB = 3072
+
+
+class OutOfTime(Exception):
+    """The work did not finish within its time limit (the child process was killed)."""
+
+
+class OutOfMemory(ValueError):
+    """The work needed more memory than its ceiling (bad input: a loss too large for the derivation)."""
+
+
+def check_time_limit(seconds) -> float:
+    """``--time-limit``: a finite number > 0 (ValueError otherwise)."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        raise ValueError(f"--time-limit takes a number of seconds (e.g. --time-limit 60), got {seconds!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise ValueError(f"--time-limit must be a finite number of seconds > 0, got {seconds}")
+    return value
+
+
+def _mapped_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _child(func, args, memory_mb: int, w: int) -> None:  # pragma: no cover - runs in the forked child
+    import os
+    import pickle
+    import resource
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills this process
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
+    except (OSError, AttributeError):
+        pass
+    base = _mapped_bytes()
+    if base is not None and memory_mb:
+        limit = base + memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        out = ("ok", func(*args))
+    except MemoryError:
+        out = ("memory", "")
+    except RecursionError:
+        out = ("value", "the loss is nested too deeply for the derivation (recursion limit)")
+    except ValueError as exc:
+        out = ("value", str(exc))
+    except RuntimeError as exc:
+        out = ("runtime", str(exc))
+    except BaseException as exc:  # noqa: BLE001 - reported as one line by the parent
+        out = ("internal", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+    try:
+        data = pickle.dumps(out)
+    except MemoryError:
+        data = pickle.dumps(("memory", ""))
+    with os.fdopen(w, "wb") as f:
+        f.write(data)
+
+
+def run_limited(func, args=(), seconds: float = DEFAULT_TIME_LIMIT, memory_mb: int = MEMORY_CEILING_MB):
+    """``func(*args)`` in a forked child process under a wall-clock limit and a memory ceiling.
+
+    Returns its result; re-raises its ValueError (bad input) and RuntimeError (our fault) with the same
+    message; raises :class:`OutOfTime` after ``seconds`` (the child is killed, whatever it was doing --
+    even a long computation inside C code, which no signal handler interrupts) and :class:`OutOfMemory`
+    when it needs more than ``memory_mb`` MiB beyond what was mapped at the fork.  Without ``os.fork``
+    (not POSIX) it runs ``func`` in this process, unlimited."""
+    import os
+    import pickle
+    import select
+    import signal
+    import time
+
+    seconds = check_time_limit(seconds)
+    if not hasattr(os, "fork"):
+        return func(*args)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(r)
+            _child(func, args, memory_mb, w)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    deadline, chunks, finished = time.monotonic() + seconds, [], False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise OutOfTime(seconds)
+            ready, _, _ = select.select([r], [], [], min(left, 3600.0))
+            if ready:
+                chunk = os.read(r, 1 << 20)
+                if not chunk:
+                    finished = True
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(r)
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    try:
+        kind, value = pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 - no (or a cut) answer: the child died
+        how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exited with code {os.WEXITSTATUS(status)}")
+        raise OutOfMemory(f"the derivation stopped without an answer: its process {how} (most likely it ran "
+                          f"out of its {memory_mb} MiB memory ceiling); give a lower --order or a simpler loss") from None
+    if kind == "ok":
+        return value
+    if kind == "memory":
+        raise OutOfMemory(f"the derivation needed more than its {memory_mb} MiB memory ceiling; give a lower "
+                          "--order or a simpler loss")
+    if kind == "value":
+        raise ValueError(value)
+    raise RuntimeError(value)

@@ -139,11 +139,66 @@ def _finite_positive(value, name: str) -> float:
     return float(value)
 
 
+@lru_cache(maxsize=None)
+def _momentum_coefficients(method: str):
+    """a1(x, beta), a0(x, beta) of z^2 + a1 z + a0 (heavy ball / Nesterov on a quadratic), from the
+    derivation's checked results, as mpmath functions (no overflow: an mpf's exponent is unbounded)."""
+    from derive.rules import momentum
+
+    d = momentum.heavy_ball_analysis() if method == "heavy-ball" else momentum.nesterov_analysis()
+    r = checked_results(d, ("a1", "a0"))
+    return tuple(sp.lambdify((momentum.x, momentum.beta), r[k], "mpmath") for k in ("a1", "a0"))
+
+
+def momentum_roots(method: str, x: float, beta: float) -> dict:
+    """Both roots of z^2 + a1 z + a0 at (x = eta*lambda, beta), largest modulus first, overflow-safe and
+    accurate at any float x > 0: computed with mpmath at a precision that resolves 1 - x (so the radius
+    1 - x/(1 - beta) + ... at x = 1e-300 is below 1, not rounded to 1), with the cancellation-free
+    formula q = -(a1 + sign(a1) sqrt(a1^2 - 4 a0))/2, roots q and a0/q (real case).  Returns
+    {"roots": (r1, r2) as complex (a component beyond a float is +-inf), "spectral_radius" (float; inf
+    only if it truly exceeds ~1.8e308), "one_minus_radius" (float, exact to double precision),
+    "converges" (radius < 1, decided in high precision), "regime"}."""
+    import mpmath
+
+    f1, f0 = _momentum_coefficients(method)
+    extra = max(0, -math.frexp(x)[1]) if x > 0 else 0
+    with mpmath.workprec(128 + extra + max(0, -math.frexp(1 - beta)[1] if beta < 1 else 0)):
+        X, B = mpmath.mpf(x), mpmath.mpf(beta)
+        a1, a0 = f1(X, B), f0(X, B)
+        disc = a1 * a1 - 4 * a0
+        if disc >= 0:
+            sq = mpmath.sqrt(disc)
+            q = -(a1 + sq) / 2 if a1 >= 0 else -(a1 - sq) / 2
+            r1, r2 = mpmath.mpc(q), mpmath.mpc(a0 / q if q != 0 else 0)
+        else:
+            sq = mpmath.sqrt(-disc)
+            r1, r2 = mpmath.mpc(-a1 / 2, sq / 2), mpmath.mpc(-a1 / 2, -sq / 2)
+        if abs(r2) > abs(r1):
+            r1, r2 = r2, r1
+        radius = abs(r1)
+        converges = bool(radius < 1)
+        if not converges:
+            regime = "unstable"
+        elif abs(disc) <= 1e-9:
+            regime = "critically damped"
+        elif disc < 0:
+            regime = "underdamped"
+        else:
+            regime = "sign-flipping" if r1.real < 0 else "overdamped"
+        return {"roots": (complex(r1), complex(r2)), "spectral_radius": float(radius),
+                "one_minus_radius": float(1 - radius), "converges": converges, "regime": regime}
+
+
 def momentum_report(method: str, eigenvalues: list[float], eta: float, beta: float) -> dict:
     """Per eigenvalue: the roots of the characteristic polynomial, spectral radius and
-    damping regime of heavy ball / Nesterov at (η, β); overall radius and verdict."""
-    from verify import momentum_maps as mm
+    damping regime of heavy ball / Nesterov at (η, β) (:func:`momentum_roots`: no overflow, no
+    rounding of the radius to 1 at tiny ηλ); overall radius and verdict.
 
+    As in :func:`gd_report`, a flat direction (λ = 0: roots 1 and β) is "neutral", left out of the
+    radius and the verdict (``flat_directions`` counts them).  A radius beyond a float's range
+    (~1.8e308: Nesterov at ηλ near the largest float) is ``math.inf`` (JSON ``null``), with a note."""
+    if method not in ("heavy-ball", "nesterov"):
+        raise InputError(f"unknown method {method!r}; known: heavy-ball, nesterov")
     lams = check_eigenvalues(list(eigenvalues))
     eta = _finite_positive(eta, "--eta")
     if beta is None or not math.isfinite(beta) or not 0 <= beta < 1:
@@ -152,12 +207,20 @@ def momentum_report(method: str, eigenvalues: list[float], eta: float, beta: flo
         raise InputError(f"--eta {eta:g} times eigenvalue {max(lams):g} overflows a float")
     rows = []
     for lam in lams:
-        r1, r2 = mm.roots(method, eta * lam, beta)
-        rows.append({"lambda": lam, "roots": [_complex(r1), _complex(r2)],
-                     "spectral_radius": float(abs(r1)), "regime": str(mm.regime(method, eta * lam, beta))})
-    rho = max(r["spectral_radius"] for r in rows)
-    return {"method": method, "eta": eta, "beta": beta, "spectral_radius": rho, "converges": bool(rho < 1),
-            "eigenvalues": rows}
+        r = momentum_roots(method, eta * lam, beta)
+        rows.append({"lambda": lam, "roots": [_complex(z) for z in r["roots"]],
+                     "spectral_radius": r["spectral_radius"], "one_minus_radius": r["one_minus_radius"],
+                     "regime": "neutral" if lam == 0 else r["regime"], "converges": r["converges"]})
+    live = [row for row in rows if row["lambda"] > 0]
+    top = max(live, key=lambda row: (row["spectral_radius"], -row["one_minus_radius"]))
+    out = {"method": method, "eta": eta, "beta": beta, "spectral_radius": top["spectral_radius"],
+           "one_minus_radius": top["one_minus_radius"], "converges": all(row.pop("converges") for row in live),
+           "flat_directions": len(rows) - len(live), "eigenvalues": rows}
+    for row in rows:
+        row.pop("converges", None)
+    if math.isinf(top["spectral_radius"]):
+        out["note"] = "the spectral radius exceeds the largest float (~1.8e308): reported as infinite (JSON null)"
+    return out
 
 
 def _complex(z) -> dict:
@@ -204,8 +267,15 @@ def format_momentum_report(rep: dict) -> str:
             lines.append(f"  standard tuning: eta = {s['eta']:.6g}, beta = {s['beta']:.6g}, rate = {s['rate']:.6g}")
         lines.append(f"  (gradient descent's best rate: {rep['gd_rate']:.6g})")
         return "\n".join(lines)
-    lines = [f"{rep['method']} at eta = {rep['eta']:g}, beta = {rep['beta']:g}: spectral radius "
-             f"{rep['spectral_radius']:.6g}, " + ("converges" if rep["converges"] else "does NOT converge")]
+    rho = rep["spectral_radius"]
+    rho_text = (f"1 - {rep['one_minus_radius']:.3g} (rounds to 1)" if rho == 1 and rep["one_minus_radius"] > 0
+                else f"{rho:.6g}")
+    flat = rep.get("flat_directions", 0)
+    where = " on the non-flat directions" if flat else ""
+    lines = [f"{rep['method']} at eta = {rep['eta']:g}, beta = {rep['beta']:g}: spectral radius{where} "
+             f"{rho_text}, " + (f"converges{where}" if rep["converges"] else f"does NOT converge{where}")]
+    if "note" in rep:
+        lines.append(f"  note: {rep['note']}")
     for e in rep["eigenvalues"]:
         roots = ", ".join(f"{z['re']:.6g}" if z["im"] == 0 else f"{z['re']:.6g}{z['im']:+.6g}i" for z in e["roots"])
         lines.append(f"  lambda = {e['lambda']:g}: roots {roots}; radius {e['spectral_radius']:.6g} ({e['regime']})")

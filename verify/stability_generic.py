@@ -60,7 +60,7 @@ def report(spec, set_values: dict[str, float] | None = None, eigenvalues: list[f
         lams = check_eigenvalues(list(eigenvalues))
         rep["eta_critical"], rep["eta_critical_method"] = _eta_critical(lin, si, values, lams)
         if lr_name in given:
-            rep.update(_assess(lin, values, lams))
+            rep.update(_assess(lin, values, lams, si))
     if tuned is not None:
         rep["tuning"] = tuned
         if filled:
@@ -97,22 +97,32 @@ def _eta_critical(lin, si, values, lams) -> tuple[float | None, str]:
     return (min(finite) if finite else None), "numeric"
 
 
-def _assess(lin, values, lams) -> dict:
+def _assess(lin, values, lams, si=None) -> dict:
+    """Roots, radius and regime per eigenvalue at lr.  A radius that rounds to 1 in double precision (x = lr*λ
+    tiny: 1 - O(x)) is judged by the exact stable interval ``si`` of the Jury conditions, not by rounding."""
     lr = values["lr"]
     if not math.isfinite(lr * max(lams)):
         raise InputError(f"lr {lr:g} times eigenvalue {max(lams):g} overflows a float")
     xs = np.array([lr * v for v in lams])
     rs = roots(lin, xs, values)
     regs = regime(rs)
-    rows = []
-    for lam, r, reg in zip(lams, rs, regs):
-        rows.append({"lambda": lam, "x": lr * lam, "roots": [_complex(v) for v in r],
-                     "spectral_radius": float(np.abs(r[0])), "regime": "neutral" if lam == 0 else str(reg)})
+    exact = si is not None and not lr_explicit_at(lin, values)
+    rows, converges = [], True
+    for lam, x, r, reg in zip(lams, xs, rs, regs):
+        rho_row = float(np.abs(r[0]))
+        inside = exact and any(lo < x and (hi is None or x < hi) for lo, hi in si.intervals)
+        stable = rho_row < 1 or (inside and rho_row <= 1 + 1e-15)  # rounds to 1, inside (0, x_critical)
+        if stable and reg == "unstable":
+            reg = regime(r[None, :] * (1 - 1e-9))[0]  # the root pattern, without the rounded radius
+        if lam > 0:
+            converges = converges and stable
+        rows.append({"lambda": lam, "x": float(x), "roots": [_complex(v) for v in r],
+                     "spectral_radius": rho_row, "regime": "neutral" if lam == 0 else str(reg)})
     live = [row["spectral_radius"] for row in rows if row["lambda"] > 0]
     rho = max(live)
     if not math.isfinite(rho):
         raise InputError("the spectral radius overflows a float at these values")
-    return {"spectral_radius": rho, "converges": bool(rho < 1), "eigenvalues": rows}
+    return {"spectral_radius": rho, "converges": bool(converges), "eigenvalues": rows}
 
 
 # -- optimal tuning -----------------------------------------------------------------------------------
@@ -153,7 +163,9 @@ def tuning(lin, values: dict, mu, L, tune: str | None = None, fixed: set = froze
         raise InputError(f"need finite 0 < mu <= L, got mu={mu:g}, L={L:g}")
     name, lo, hi = None, 0.0, 1.0
     if tune is not None:
-        name, _, rng = tune.partition("=")
+        name, eq, rng = tune.partition("=")
+        if eq and not rng.strip():
+            raise InputError(f"--tune {tune}: give a range after '=' (e.g. {name}=0:0.99), or just the name")
         if name not in lin.rule.hyper:
             raise InputError(f"--tune: {lin.rule.name} has no hyperparameter {name!r}; it takes "
                              + ", ".join(lin.rule.hyper))
@@ -165,6 +177,7 @@ def tuning(lin, values: dict, mu, L, tune: str | None = None, fixed: set = froze
         name = _default_free(lin, fixed)
     if name is not None:
         _check_range(lin, name, lo + (hi - lo) * 1e-9, f"--tune {name} range")
+        _check_range(lin, name, hi - (hi - lo) * 1e-9, f"--tune {name} range")
     lams = np.unique(np.concatenate([[mu, L], np.geomspace(mu, L, LAMBDA_SAMPLES)]))
     others = {k: v for k, v in values.items() if k not in ("lr", name)}
     _needed(lin, {**others, "lr": 1.0, **({name: 0.5} if name else {})})

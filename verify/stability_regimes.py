@@ -71,16 +71,57 @@ def check_values(lin, given: dict[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items()}
 
 
+#: the mathematical range of a hyperparameter, by protocol name: (low, low included, high, high included);
+#: None is unbounded.  Checked, with the sign its symbol declares (positive, nonnegative), before any analysis
+#: (``ldyn stability``, ``ldyn modified-equation --set``, and their Python functions).
+HYPER_RANGES = {
+    "lr": (0.0, False, None, False), "momentum": (0.0, True, 1.0, False), "dampening": (0.0, True, 1.0, True),
+    "beta1": (0.0, True, 1.0, False), "beta2": (0.0, True, 1.0, False), "rho": (0.0, True, 1.0, True),
+    "nu": (0.0, True, 1.0, True), "eps": (0.0, False, None, False), "weight_decay": (0.0, True, None, False),
+    "etas1": (0.0, False, 1.0, False), "etas2": (1.0, False, None, False), "beta2_decay": (None, False, 0.0, True),
+}
+
+
+def _interval(lo, lo_in, hi, hi_in) -> str:
+    return (("[" if lo_in else "(") + ("-inf" if lo is None else f"{lo:g}") + ", "
+            + ("inf" if hi is None else f"{hi:g}") + ("]" if hi_in else ")"))
+
+
+def check_hyper(rule, name: str, v: float, what: str | None = None) -> None:
+    """InputError unless ``v`` is a finite number in the range of ``rule``'s hyperparameter ``name``: its
+    symbol's sign (positive: > 0, nonnegative: >= 0) and :data:`HYPER_RANGES`."""
+    what = what or name
+    if not math.isfinite(v):
+        raise InputError(f"{what} must be a finite number, got {v}")
+    lo, lo_in, hi, hi_in = hyper_range(rule, name)
+    ok = (lo is None or v > lo or (lo_in and v == lo)) and (hi is None or v < hi or (hi_in and v == hi))
+    if not ok:
+        want = (f"> {lo:g}" if not lo_in else f">= {lo:g}") if hi is None and lo is not None else \
+            f"in {_interval(lo, lo_in, hi, hi_in)}"
+        raise InputError(f"{what} must be {want} for {rule.name}, got {v:g}")
+
+
+def hyper_range(rule, name: str) -> tuple:
+    """(low, low included, high, high included) of ``rule``'s hyperparameter ``name``: the sign its symbol
+    declares (positive: (0, inf), nonnegative: [0, inf)) narrowed by :data:`HYPER_RANGES`."""
+    s = rule.hyper[name]
+    lo, lo_in, hi, hi_in = ((0.0, False) if s.is_positive else (0.0, True) if s.is_nonnegative
+                            else (None, False)) + (None, False)
+    if name in HYPER_RANGES:
+        tlo, tlo_in, thi, thi_in = HYPER_RANGES[name]
+        if tlo is not None and (lo is None or tlo > lo or (tlo == lo and not tlo_in)):
+            lo, lo_in = tlo, tlo_in
+        if thi is not None:
+            hi, hi_in = thi, thi_in
+    return lo, lo_in, hi, hi_in
+
+
 def _check_range(lin, name: str, v: float, what: str | None = None) -> None:
     s = lin.rule.hyper[name]
-    what = what or name
-    if s.is_positive and not v > 0:
-        raise InputError(f"{what} must be > 0 for {lin.rule.name}, got {v:g}")
-    if s.is_nonnegative and not v >= 0:
-        raise InputError(f"{what} must be >= 0 for {lin.rule.name}, got {v:g}")
-    if s in lin.decaying and not 0 <= v < 1:
-        raise InputError(f"{what} must be in [0, 1) for {lin.rule.name} (its power decays with the step "
+    if s in lin.decaying and math.isfinite(v) and not 0 <= v < 1:
+        raise InputError(f"{what or name} must be in [0, 1) for {lin.rule.name} (its power decays with the step "
                          f"counter), got {v:g}")
+    check_hyper(lin.rule, name, v, what)
 
 
 def _needed(lin, values: dict[str, float], skip=()) -> None:
@@ -119,7 +160,11 @@ def _coefficient_functions(lin):
 def roots(lin, xs, values: dict[str, float], **overrides) -> np.ndarray:
     """Roots of P at each x (any shape, broadcast with array-valued ``overrides`` of hyperparameters):
     an array of shape (*shape, n), largest modulus first."""
-    vals = {**values, **overrides}
+    with np.errstate(all="ignore"):  # an overflow is an infinite root (below), never a warning on stderr
+        return _roots(lin, xs, {**values, **overrides})
+
+
+def _roots(lin, xs, vals: dict) -> np.ndarray:
     args = [np.asarray(xs, dtype=float)] + [np.asarray(vals.get(k, np.nan), dtype=float) for k in lin.rule.hyper]
     shape = np.broadcast_shapes(*(a.shape for a in args))
     coeffs = [np.broadcast_to(np.asarray(c, dtype=float), shape) for c in _coefficient_functions(lin)(*args)]
@@ -144,7 +189,11 @@ def spectral_radius(lin, xs, values, **overrides) -> np.ndarray:
 
 def regime(r: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     """Regime of each root set (last axis, sorted by modulus): see the module docstring."""
-    r = np.asarray(r)
+    with np.errstate(all="ignore"):  # infinite roots (an overflow) are "unstable", silently
+        return _regime(np.asarray(r), tol)
+
+
+def _regime(r: np.ndarray, tol: float) -> np.ndarray:
     rho = np.abs(r[..., 0])
     top = r[..., 0]
     if r.shape[-1] == 1:
