@@ -17,6 +17,7 @@ seeded, so the result does not depend on how many processes ran it.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -27,6 +28,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 Learner = Callable[[float, int], dict]
+
+#: the largest grid :func:`sweep` accepts (ValueError before anything is allocated or run): control
+#: values, seeds, runs (values x seeds) and worker processes (per core)
+MAX_VALUES = 10_000
+MAX_SEEDS = 1_000
+MAX_RUNS = 100_000
+MAX_WORKERS_PER_CORE = 4
 
 
 @dataclass
@@ -78,6 +86,8 @@ class Transition:
 
 
 def _values(values) -> np.ndarray:
+    if hasattr(values, "__len__") and len(values) > MAX_VALUES:
+        raise ValueError(f"at most {MAX_VALUES:,} control values, got {len(values):,}")
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or v.size < 2:
         raise ValueError(f"values must be a 1-D sequence of at least 2 control values, got shape {v.shape}")
@@ -90,7 +100,11 @@ def _seeds(seeds) -> np.ndarray:
     if isinstance(seeds, (int, np.integer)):
         if seeds < 1:
             raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds}")
+        if seeds > MAX_SEEDS:
+            raise ValueError(f"at most {MAX_SEEDS:,} seeds, got {int(seeds):,}")
         seeds = range(int(seeds))
+    if hasattr(seeds, "__len__") and len(seeds) > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS:,} seeds, got {len(seeds):,}")
     s = np.asarray(list(seeds))
     if s.ndim != 1 or s.size == 0 or s.dtype.kind not in "iu" or np.any(s < 0) or len(set(s.tolist())) != s.size:
         raise ValueError(f"seeds must be distinct non-negative integers, got {list(s)}")
@@ -106,6 +120,9 @@ def resolve_workers(workers: int | None, tasks: int, job=None) -> int:
         workers = os.cpu_count() or 1
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive integer or None (one per core), got {workers!r}")
+    cap = MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers > cap:
+        raise ValueError(f"at most {cap} worker processes ({MAX_WORKERS_PER_CORE} per core), got {workers}")
     workers = int(min(workers, max(tasks, 1)))
     if workers > 1 and job is not None:
         import pickle
@@ -128,6 +145,40 @@ def _call(task):
     return {k: float(v) for k, v in out.items()}
 
 
+def _worker_signals() -> None:
+    """In a worker process: Ctrl-C is for the parent (which stops the workers), SIGTERM kills at once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+#: seconds the workers get to finish their current task once a sweep is interrupted
+STOP_SECONDS = 5.0
+
+
+@contextlib.contextmanager
+def pool(workers: int):
+    """A ProcessPoolExecutor whose workers leave Ctrl-C to the parent.  If the block is left by an
+    exception (Ctrl-C included), the pending tasks are cancelled instead of run, the workers finish
+    their current task and exit (a clean stop: killing them mid-task breaks the pool, and its threads
+    then print tracebacks), and those still busy after STOP_SECONDS are killed."""
+    executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
+    try:
+        yield executor
+    except BaseException:
+        procs = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + STOP_SECONDS
+        for proc in procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+        executor.shutdown(wait=True)  # join the pool's own thread too: no teardown race at exit
+        raise
+    executor.shutdown(wait=True)
+
+
 def _map(learner: Learner, tasks: list[tuple[float, int]], workers: int, progress) -> list[dict]:
     jobs = [(learner, v, s) for v, s in tasks]
     if workers == 1:
@@ -138,8 +189,8 @@ def _map(learner: Learner, tasks: list[tuple[float, int]], workers: int, progres
         progress(len(jobs), len(jobs))
         return results
     results = [None] * len(jobs)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_call, job): i for i, job in enumerate(jobs)}
+    with pool(workers) as executor:
+        futures = {executor.submit(_call, job): i for i, job in enumerate(jobs)}
         done = 0
         progress(0, len(jobs))
         for fut in as_completed(futures):
@@ -156,6 +207,8 @@ def sweep(learner: Learner, values: Sequence[float], seeds: int | Sequence[int] 
     otherwise one). Every task must return the same order-parameter names; every task is seeded, so the
     result does not depend on ``workers``."""
     values, seeds = _values(values), _seeds(seeds)
+    if values.size * seeds.size > MAX_RUNS:
+        raise ValueError(f"at most {MAX_RUNS:,} runs (values x seeds), got {values.size:,} x {seeds.size:,}")
     if not callable(learner):
         raise TypeError("learner must be callable as learner(value, seed) -> dict")
     tasks = [(v, s) for v in values for s in seeds]
@@ -263,8 +316,8 @@ def locate(predicate: Callable[[float, int], bool], lo: float, hi: float, seeds:
     if workers == 1:
         found = [_locate_one(t) for t in tasks]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            found = list(pool.map(_locate_one, tasks))
+        with pool(workers) as executor:
+            found = list(executor.map(_locate_one, tasks))
     per, used, unbr, res = [], [], [], 0.0
     for seed, br in found:
         if br is None:

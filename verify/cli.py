@@ -95,18 +95,34 @@ def cmd_derive(args) -> int:
         for name in rule_names():
             print(f"{'rule-' + name:26s} the rule {name} through the generic pipeline (also: any .rule file)")
         return 0
-    if args.name in catalogue.CATALOGUE:
-        d = catalogue.build(args.name)
-    else:
-        d = _rule_derivation(args.name)
+    from verify import modified_equation as limited
+
+    seconds = args.time_limit
+    try:
+        text, ok = limited.run_limited(_derive_text, (args.name, args.format, args.standalone), seconds)
+    except limited.OutOfTime:
+        raise UsageError(f"the derivation did not finish within {seconds:g} s (--time-limit); give more time, "
+                         "or a smaller rule") from None
+    except ValueError as exc:  # bad input, the memory ceiling included
+        raise UsageError(" ".join(str(exc).split())) from None
+    print(text, end="")
+    return 0 if ok else 1
+
+
+def _derive_text(name: str, fmt: str, standalone: bool) -> tuple[str, bool]:
+    """``ldyn derive``'s work, run under the time limit and memory ceiling: (the output, all steps hold?)."""
+    from derive import catalogue
+
+    try:
+        d = catalogue.build(name) if name in catalogue.CATALOGUE else _rule_derivation(name)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
     check = d.check()
-    if args.format == "latex":
-        print(d.to_latex(check, standalone=args.standalone), end="")
-    elif args.format == "markdown":
-        print(d.to_markdown(check), end="")
-    else:
-        print(_dump(d.to_json(check)))
-    return 0 if check.ok else 1
+    if fmt == "latex":
+        return d.to_latex(check, standalone=standalone), check.ok
+    if fmt == "markdown":
+        return d.to_markdown(check), check.ok
+    return _dump(d.to_json(check)) + "\n", check.ok
 
 
 def _rule_derivation(spec: str):
@@ -137,6 +153,12 @@ def cmd_stability(args) -> int:
     classic = ("gd", "heavy-ball", "nesterov")
     if args.method not in classic or args.set or args.map or args.tune or args.out:
         return _stability_generic(args, num)
+    if args.method == "gd":
+        unused = [o for o, v in (("--beta", args.beta), ("--mu", args.mu), ("--L", args.L)) if v is not None]
+        if unused:
+            raise UsageError(f"stability gd does not take {', '.join(unused)}: it takes --eigenvalues and --eta "
+                             "(--eigenvalues MU,L gives gd's optimal step 2/(mu+L); --set/--tune/--map for the "
+                             "generic analysis)")
     try:
         if args.method == "gd":
             if args.eigenvalues is None:
@@ -147,7 +169,10 @@ def cmd_stability(args) -> int:
             text = stability.format_momentum_report
             if args.mu is not None or args.L is not None:
                 if args.eigenvalues is not None or args.eta is not None or args.beta is not None:
-                    raise UsageError("give either --mu and --L (tuning) or --eta, --beta and --eigenvalues")
+                    extra = [o for o, v in (("--eigenvalues", args.eigenvalues), ("--eta", args.eta),
+                                            ("--beta", args.beta)) if v is not None]
+                    raise UsageError(f"{args.method} with --mu/--L (tuning) does not take {', '.join(extra)}: "
+                                     "give either --mu and --L, or --eta, --beta and --eigenvalues")
                 rep = stability.momentum_tuning_report(args.method, num(args.mu, "--mu"), num(args.L, "--L"))
             else:
                 if args.eigenvalues is None or args.eta is None or args.beta is None:
@@ -217,24 +242,32 @@ def _time_limit(seconds: float):
 
 
 def cmd_modified_equation(args) -> int:
+    import os
+
     from verify import modified_equation as modified
 
     if args.rule is None and args.set:
         raise UsageError("--set fixes a rule's hyperparameters: give --rule too (without it the rule is GD)")
     try:
-        with _time_limit(MODIFIED_EQUATION_SECONDS):
-            if args.rule is None:
-                rep = modified.report(args.loss, args.params, args.order)
-            else:
-                rep = modified.rule_report(args.rule, args.loss, args.params, args.order, args.set)
-    except _OutOfTime:
-        raise UsageError(f"the derivation did not finish within {MODIFIED_EQUATION_SECONDS:g} s; give a lower "
+        seconds = modified.check_time_limit(MODIFIED_EQUATION_SECONDS if args.time_limit is None else args.time_limit)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    work, work_args = ((modified.report, (args.loss, args.params, args.order)) if args.rule is None else
+                       (modified.rule_report, (args.rule, args.loss, args.params, args.order, args.set)))
+    try:  # parsing, derivation and check run in a child process: killed at the limit, memory capped
+        if hasattr(os, "fork"):
+            rep = modified.run_limited(work, work_args, seconds)
+        else:
+            with _time_limit(seconds):
+                rep = work(*work_args)
+    except (_OutOfTime, modified.OutOfTime):
+        raise UsageError(f"the derivation did not finish within {seconds:g} s (--time-limit); give a lower "
                          "--order, a simpler loss" + (", or numbers for the hyperparameters (--set KEY=VALUE)"
                                                       if args.rule is not None else "")) from None
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(" ".join(str(exc).split())) from None
     except RuntimeError as exc:  # the derivation did not check: our fault, not the user's
-        print(f"ldyn: internal error: {exc}", file=sys.stderr)
+        print(f"ldyn: internal error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     fmt = modified.format_report if args.rule is None else modified.format_rule_report
     print(_dump(rep) if args.json else fmt(rep))
@@ -245,7 +278,8 @@ def cmd_verify_impl(args) -> int:
     from verify import implementation
 
     try:
-        rep = implementation.verify(args.spec, args.rule, args.set, steps=args.steps, seed=args.seed, rtol=args.rtol)
+        rep = implementation.verify(args.spec, args.rule, args.set, steps=args.steps, seed=args.seed, rtol=args.rtol,
+                                    time_limit=args.time_limit)
     except implementation.InputError as exc:
         raise UsageError(str(exc)) from None
     print(_dump(rep) if args.json else implementation.format_report(rep))
@@ -270,12 +304,20 @@ def cmd_experiment(args) -> int:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     try:  # fail before the run, not after it
         experiments.writable(args.out)
-    except OSError as exc:
-        raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
+    except ValueError as exc:  # '', a file, under a file, unwritable
+        raise UsageError(str(exc)) from None
     progress = None if args.json else experiments.progress_printer(args.name)
     summary = experiments.run(args.name, out=args.out, seed=args.seed, full=args.full, progress=progress)
     print(_dump(summary) if args.json else experiments.format_summary(summary))
     return 0 if summary["all_claims_hold"] else 1
+
+
+#: ``ldyn sweep``'s limits as its --help states them (numeric.sweep.MAX_*, verify.sweeps.LIMITS; a test
+#: keeps them equal): here as text, so that --help imports neither module
+SWEEP_LIMITS = ("Limits, refused before anything runs: at most 10,000 grid values, 1,000 seeds, 100,000 runs "
+                "(values x seeds) and 100,000,000 training steps in all (values x seeds x steps); per run steps "
+                "<= 1,000,000, n <= 100,000, d <= 1,000, n*d <= 10,000,000, width <= 1,000 and two-layer "
+                "parameters (d+1)*width <= 2,000; teacher_seed >= 0.")
 
 
 def cmd_sweep(args) -> int:
@@ -297,14 +339,21 @@ def cmd_audit(args) -> int:
 
 def cmd_notes(args) -> int:
     from verify import notes
+    from verify.figures.backend import OutputPathError
 
+    try:  # the folder is checked before any work
+        if args.check:
+            stale = notes.stale(args.out)
+        else:
+            written = notes.write(args.out)
+    except OutputPathError as exc:
+        raise UsageError(str(exc)) from None
     if args.check:
-        stale = notes.stale(args.out)
         for line in stale:
             print(f"stale: {line}")
-        print("notes are up to date" if not stale else f"{len(stale)} stale file(s): run `ldyn notes`")
+        print(f"notes in {args.out}/ are up to date" if not stale else
+              f"{len(stale)} stale file(s) in {args.out}/: run `ldyn notes --out {args.out}`")
         return 1 if stale else 0
-    written = notes.write(args.out)
     print(f"wrote {len(written)} files to {args.out}/")
     return 0
 
@@ -324,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--list", action="store_true", help="list the derivations")
     d.add_argument("--format", choices=("latex", "markdown", "json"), default="latex")
     d.add_argument("--standalone", action="store_true", help="with --format latex: a compilable document")
+    d.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
+                   help="stop a derivation (e.g. of a huge .rule file) after this many seconds (default 60)")
     d.set_defaults(func=cmd_derive)
 
     s = sub.add_parser("stability", help="step-size limits, optimal tuning and regimes on a quadratic",
@@ -363,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: GD); rules with buffers go through their slow manifold, time t = k*lr")
     m.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="fix a hyperparameter other than lr (which stays symbolic, eta) to a number; repeatable")
+    m.add_argument("--time-limit", default=None, metavar="SECONDS",
+                   help=f"wall-clock limit of the whole computation, parsing included (default "
+                        f"{MODIFIED_EQUATION_SECONDS:g}); the work runs in a child process, killed at the limit, "
+                        "with a memory ceiling")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_modified_equation)
 
@@ -391,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--steps", type=int, default=200, help="steps per problem (default 200)")
     i.add_argument("--seed", type=int, default=0, help="seed of the problems (default 0)")
     i.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
+    i.add_argument("--time-limit", type=float, default=60, metavar="SECONDS",
+                   help="seconds all of your code may take in the run (import, factory, init, step; it runs in a "
+                   "child process, so a hang or a crash in it is reported, exit 2); default 60")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_verify_impl)
 
@@ -409,7 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "derived prediction",
                        description="Train a learner at each value of a control parameter from several seeds, record "
                        "the order parameters (final loss, gradient norm, sharpness, weight norm), locate the "
-                       "transition with an error bar and print the derived prediction next to it.")
+                       "transition with an error bar and print the derived prediction next to it.  A value whose "
+                       "runs gave non-finite results for some seeds says 'diverged in k of n seeds' (its means are "
+                       "over the other seeds).  " + SWEEP_LIMITS)
     w.add_argument("learner", choices=("least-squares", "two-layer"), help="least-squares (a quadratic) or "
                    "two-layer (a bias-free tanh network on a teacher's data)")
     w.add_argument("control", choices=("lr", "momentum", "weight_decay", "noise"), help="the control parameter")
@@ -417,11 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--num", type=int, default=20, help="grid points for START:STOP (default 20)")
     w.add_argument("--log", action="store_true", help="a geometric grid")
     w.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 (default 5)")
-    w.add_argument("--workers", default="auto", help="processes: a number, or 'auto' for one per core (default)")
+    w.add_argument("--workers", default="auto", help="processes: a number (at most 4 per core), or 'auto' for one "
+                   "per core (default)")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a fixed hyperparameter: lr, momentum, weight_decay, noise, steps, n, d (two-layer also "
                    "width, init, teacher_seed); repeatable")
-    w.add_argument("--out", help="write the figure and JSON here")
+    w.add_argument("--out", help="write the figure and JSON into this folder (created if needed; each file "
+                   "written atomically)")
     w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_sweep)
 
@@ -433,8 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_audit)
 
     n = sub.add_parser("notes", help="regenerate notes/ (LaTeX, Markdown, figures)")
-    n.add_argument("--check", action="store_true", help="exit 1 if notes/ is stale")
-    n.add_argument("--out", default="notes", help="output folder (default: notes)")
+    n.add_argument("--check", action="store_true", help="compare every file of the --out folder (figures "
+                   "included, byte for byte) with what would be generated; exit 1 if any is stale")
+    n.add_argument("--out", default="notes", help="the notes folder (default: notes): new, empty, or one "
+                   "`ldyn notes` wrote (with figures/manifest.json); every file is written atomically")
     n.set_defaults(func=cmd_notes)
     return p
 
@@ -472,30 +536,154 @@ def _join_dash_values(argv: list[str], known: set[str]) -> list[str]:
     return out
 
 
+_NEGATIVE_STARTS = tuple(f"-{d}" for d in "0123456789")
+
+
+def _error_line(text: str) -> None:
+    """Print ``text`` as exactly one line on stderr: whitespace (newlines included) collapsed, and on a
+    line of its own even when a progress bar was left unfinished on stderr."""
+    experiments = sys.modules.get("verify.experiments")  # the progress bars live there (not imported here)
+    if experiments is not None and hasattr(experiments, "end_progress_line"):
+        experiments.end_progress_line()
+    try:
+        sys.stderr.write(" ".join(str(text).split()) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that every ``finally`` runs (no partial file)."""
+
+
+#: pid of the process whose ``main`` installed the handlers; state of the interruption
+_SIGNALS = {"pid": None, "seen": None, "again": None}
+
+
+def _stop_children() -> None:
+    """Terminate the worker processes of this process (process pools), if multiprocessing is in use."""
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:
+        return
+    try:
+        for child in mp.active_children():
+            child.terminate()
+    except Exception:  # noqa: BLE001 - best effort while stopping
+        pass
+
+
+def _on_signal(signum, frame):
+    import os
+
+    if os.getpid() != _SIGNALS["pid"]:  # a forked worker inherited this handler: its parent ends it
+        if signum == signal.SIGINT:
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    if _SIGNALS["seen"] and not _SIGNALS["again"]:  # a second signal while stopping: stop now
+        _stop_children()
+        text = "ldyn: interrupted" if signum == signal.SIGINT else "ldyn: terminated"
+        try:
+            _error_line(text)
+        except Exception:  # noqa: BLE001 - e.g. a reentrant write on stderr
+            os.write(2, text.encode() + b"\n")
+        os._exit(130 if signum == signal.SIGINT else 143)
+    # worker pools stop cleanly as the exception unwinds (numeric.sweep.pool)
+    _SIGNALS["seen"], _SIGNALS["again"] = KeyboardInterrupt if signum == signal.SIGINT else _Terminated, None
+    raise _SIGNALS["seen"]
+
+
+@contextlib.contextmanager
+def _signal_handlers():
+    """Ctrl-C (SIGINT) and SIGTERM raise in the main thread (exit 130 / 143 with one line, see ``main``);
+    the previous handlers come back afterwards (``main`` also runs inside tests)."""
+    import os
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+
+    def unraisable(hook_args):  # the interruption landed where Python cannot raise (an at-fork callback,
+        seen = _SIGNALS["seen"]  # a __del__): no "Exception ignored" message; signal again 50 ms later
+        if seen is not None and isinstance(hook_args.exc_value, KeyboardInterrupt) and os.getpid() == _SIGNALS["pid"]:
+            again = _SIGNALS["again"] = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM if seen is
+                                                                        _Terminated else signal.SIGINT))
+            again.daemon = True
+            again.start()
+            return
+        previous_hook(hook_args)
+
+    _SIGNALS.update(pid=os.getpid(), seen=None, again=None)
+    for sig in previous:
+        signal.signal(sig, _on_signal)
+    sys.unraisablehook = unraisable
+    try:
+        yield
+    finally:
+        if _SIGNALS["again"] is not None:
+            _SIGNALS["again"].cancel()
+        sys.unraisablehook = previous_hook
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run ``ldyn``; return the exit code: 0 / 1 as the command says, 2 bad input (one line), 1 internal
+    error (one line), 130 interrupted by Ctrl-C, 143 terminated by SIGTERM; never a traceback."""
+    try:
+        with _signal_handlers():
+            code = _main(argv)
+            _raise_if_interrupted()  # a library caught the KeyboardInterrupt (a bare except): still interrupted
+            return code
+    except KeyboardInterrupt as exc:
+        _stop_children()  # any worker a pool left behind
+        terminated = isinstance(exc, _Terminated)
+        _error_line("ldyn: terminated" if terminated else "ldyn: interrupted")
+        return 143 if terminated else 130
+
+
+def _raise_if_interrupted() -> None:
+    """A failure that follows Ctrl-C / SIGTERM (a library turned the KeyboardInterrupt into an error) is
+    the interruption, not an internal error."""
+    if _SIGNALS["seen"]:
+        raise _SIGNALS["seen"]() from None
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = _join_dash_values(list(sys.argv[1:] if argv is None else argv), _option_strings(parser))
+    # a negative number-like word (a sweep's -1:2 or -1,2) is a value, never an option: argparse
+    # takes only -1 and -1.5 for numbers; with a leading space it cannot take it for an option
+    argv = [" " + a if a[:2] in _NEGATIVE_STARTS or a[:3].startswith("-.") and a[2:3].isdigit() else a
+            for a in argv]
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
-            return 2
+            raise UsageError("give a command (listed above; `ldyn COMMAND --help` for its options)")
         return args.func(args)
     except UsageError as exc:
-        print(f"ldyn: error: {exc}", file=sys.stderr)
+        _error_line(f"ldyn: error: {exc}")
         return 2
     except RuntimeError as exc:  # e.g. a NaN in a report: a bug, reported on one line
-        print(f"ldyn: internal error: {exc}", file=sys.stderr)
+        _raise_if_interrupted()
+        _error_line(f"ldyn: internal error: {exc}")
         return 1
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except MemoryError:
+        _error_line("ldyn: internal error: out of memory (please report it with the command)")
+        return 1
     except Exception as exc:  # noqa: BLE001 - never a traceback: an unexpected failure is our bug, on one line
+        _raise_if_interrupted()
         text = " ".join(str(exc).split())[:300]
-        print(f"ldyn: internal error: {type(exc).__name__}: {text} (please report it with the command)",
-              file=sys.stderr)
+        _error_line(f"ldyn: internal error: {type(exc).__name__}: {text} (please report it with the command)")
         return 1
 
 

@@ -1,9 +1,16 @@
 """``ldyn notes``: generate notes/ from derive/ (a .tex and a .md per derivation, figures,
 an index) and tell whether the committed notes are stale.
 
-Text files are compared byte for byte.  Figures are compared through the digest of the
-numbers they plot (``figures/manifest.json``), since PNG bytes depend on the Matplotlib
-build and its fonts while the science does not.
+Every generated file is compared byte for byte, figures included: a missing, damaged, truncated
+or 0-byte PNG, or one whose bytes differ from the figure drawn now, is stale.  (The PNG bytes are a
+function of the plotted numbers at plotting precision, see verify.figures.backend; they also depend
+on the Matplotlib build and its fonts, which the project pins.)  ``figures/manifest.json`` records
+the digest of the numbers each figure plots.
+
+Every file is written atomically (verify.figures.backend.atomic_write): an interrupted run leaves
+each file old or new, never truncated.  ``out`` must be a new or empty folder or a notes folder
+(one holding ``figures/manifest.json``), so that ``ldyn notes --out DIR`` never overwrites files it
+did not generate; it writes only inside ``out``.
 """
 from __future__ import annotations
 
@@ -99,52 +106,76 @@ def _audit_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-#: figure name -> digest of its plotted data, computed once per process
-_DIGESTS: dict[str, str] = {}
+#: figure name -> (digest of its plotted data, PNG bytes), drawn once per process
+_FIGURES: dict[str, tuple[str, bytes]] = {}
+
+
+def _figure(name: str) -> tuple[str, bytes]:
+    from verify.figures import render_png
+
+    if name not in _FIGURES:
+        _FIGURES[name] = render_png(name)
+    return _FIGURES[name]
 
 
 def _manifest(digests: dict[str, str]) -> str:
     return json.dumps({f"figures/{k}.png": v for k, v in sorted(digests.items())}, indent=2) + "\n"
 
 
-def write(out: str | Path = "notes") -> list[str]:
-    """Regenerate every file of ``out``; return the relative paths written."""
-    from verify.figures import FIGURES, render
+def _expected() -> dict[str, bytes]:
+    """relative path -> the bytes ``write`` puts there, every generated file."""
+    from verify.figures import FIGURES
 
-    out = Path(out)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    written = []
-    for rel, text in _texts().items():
-        (out / rel).write_text(text)
-        written.append(rel)
-    digests = {name: render(name, out / "figures" / f"{name}.png") for name in FIGURES}
-    _DIGESTS.update(digests)
-    (out / "figures" / "manifest.json").write_text(_manifest(digests))
-    return written + [f"figures/{n}.png" for n in FIGURES] + ["figures/manifest.json"]
+    files = {rel: text.encode("utf-8") for rel, text in _texts().items()}
+    files |= {f"figures/{name}.png": _figure(name)[1] for name in FIGURES}
+    files["figures/manifest.json"] = _manifest({name: _figure(name)[0] for name in FIGURES}).encode("utf-8")
+    return files
+
+
+def _folder(out, create: bool) -> Path:
+    """``out`` checked (verify.figures.backend.output_folder, OutputPathError: one line); for writing,
+    created if missing and refused if it holds files but no figures/manifest.json (not a notes folder:
+    ``write`` puts the manifest first, so even an interrupted run leaves a folder it accepts again)."""
+    from verify.figures.backend import OutputPathError, output_folder
+
+    if not create:
+        return output_folder(out, create=False)
+    path = output_folder(out)
+    if any(path.iterdir()) and not (path / "figures" / "manifest.json").is_file():
+        raise OutputPathError(f"--out {out}: the folder holds files `ldyn notes` did not write (it has no "
+                              "figures/manifest.json); give a new or empty folder, or a notes folder")
+    if (path / "figures").exists() and not (path / "figures").is_dir():
+        raise OutputPathError(f"--out {out}: {path / 'figures'} is a file, not a folder")
+    return path
+
+
+def write(out: str | Path = "notes") -> list[str]:
+    """Regenerate every file of ``out``, each written atomically, the manifest first; return the relative
+    paths of all generated files.  OutputPathError (a ValueError) for an unusable ``out``, before any work."""
+    from verify.figures.backend import OutputPathError, atomic_write
+
+    out = _folder(out, create=True)
+    files = _expected()
+    (out / "figures").mkdir(exist_ok=True)
+    for rel in ["figures/manifest.json"] + [r for r in files if r != "figures/manifest.json"]:
+        p = out / rel
+        try:
+            if not (p.is_file() and p.read_bytes() == files[rel]):  # unchanged files are left alone
+                atomic_write(p, files[rel])
+        except OSError as exc:  # a full disk, a folder where the file goes, ...: the old file stays
+            raise OutputPathError(f"--out {out}: cannot write {rel} ({exc.strerror or exc})") from None
+    return list(files)
 
 
 def stale(out: str | Path = "notes") -> list[str]:
-    """The files of ``out`` that differ from what ``write`` would produce now."""
-    from verify.figures import FIGURES, render
-
-    out = Path(out)
-    bad = []
-    for rel, text in _texts().items():
-        p = out / rel
-        if not p.exists() or p.read_text() != text:
-            bad.append(rel)
-    for name in FIGURES:
-        if name not in _DIGESTS:
-            _DIGESTS[name] = render(name)
-    digests = {name: _DIGESTS[name] for name in FIGURES}
-    manifest = out / "figures" / "manifest.json"
-    if not manifest.exists() or manifest.read_text() != _manifest(digests):
-        bad.append("figures/manifest.json")
-    bad += [f"figures/{n}.png" for n in FIGURES if not (out / "figures" / f"{n}.png").exists()]
-    known = set(_texts()) | {f"figures/{n}.png" for n in FIGURES} | {"figures/manifest.json"}
-    if out.exists():
-        bad += [str(p.relative_to(out)) + " (not generated: remove it)" for p in sorted(out.rglob("*"))
-                if p.is_file() and str(p.relative_to(out)) not in known]
+    """The files of ``out`` that differ from what ``write`` would produce now (missing, damaged or
+    different, figures included), and files ``write`` does not produce.  ValueError for an ``out``
+    that is empty, missing or not a folder."""
+    out = _folder(out, create=False)
+    expected = _expected()
+    bad = [rel for rel, data in expected.items() if not ((out / rel).is_file() and (out / rel).read_bytes() == data)]
+    bad += [str(p.relative_to(out)) + " (not generated: remove it)" for p in sorted(out.rglob("*"))
+            if p.is_file() and str(p.relative_to(out)) not in expected]
     return bad
 
 

@@ -24,6 +24,11 @@ import numpy as np
 LEARNERS = ("least-squares", "two-layer")
 CONTROLS = ("lr", "momentum", "weight_decay", "noise")
 ORDERS = ("final_loss", "grad_norm", "sharpness", "weight_norm")
+#: the largest sweep ``ldyn sweep`` and :func:`run` accept (ValueError before anything runs): the size of
+#: one run (two-layer: parameters d*width + width, its Hessian is built by finite differences) and the
+#: total training steps, values x seeds x steps; grid values, seeds and runs: numeric.sweep.MAX_*
+LIMITS = {"steps": 1_000_000, "n": 100_000, "d": 1_000, "width": 1_000, "n*d": 10_000_000, "parameters": 2_000,
+          "total_steps": 100_000_000}
 #: the learners' own defaults (numeric.models.learners), repeated here for the report
 DEFAULTS = {"least-squares": {"lr": 1.0, "momentum": 0.0, "weight_decay": 0.0, "noise": 0.0, "steps": 400},
             "two-layer": {"lr": 0.5, "momentum": 0.0, "weight_decay": 0.0, "noise": 0.0, "steps": 2000}}
@@ -156,12 +161,15 @@ def run(name: str, control: str, values, seeds=5, fixed: dict | None = None, wor
     from numeric import sweep as sweep_mod
 
     func = learner(name, control, fixed)
+    values = sweep_mod._values(values)
+    budget(name, len(values), seeds, func.keywords)
     learners.check(func.func, control, np.asarray(values, dtype=float),
                    **{k: v for k, v in func.keywords.items() if k != "control"})
     sw = sweep_mod.sweep(func, values, seeds, control=control, workers=workers, progress=progress)
     ind, rising = indicator(name, control)
     report = {"learner": name, "control": control, "fixed": {**DEFAULTS[name], **(fixed or {})},
-              "sweep": sw.to_json(), "indicator": ind, "rising": rising}
+              "sweep": sw.to_json(), "indicator": ind, "rising": rising,
+              "non_finite_seeds": _non_finite(sw, [k for k in ORDERS if k in sw.orders]).tolist()}
     report["fixed"].pop(control, None)
     if ind is not None:
         try:
@@ -190,6 +198,38 @@ def run(name: str, control: str, values, seeds=5, fixed: dict | None = None, wor
     return report
 
 
+def budget(name: str, num_values: int, seeds, hyper: dict) -> None:
+    """Refuse, before anything is allocated or run, a sweep beyond :data:`LIMITS` or numeric.sweep's grid
+    limits, and a negative or non-integer ``teacher_seed`` (ValueError, one line)."""
+    from numeric import sweep as sweep_mod
+
+    runs = num_values * sweep_mod._seeds(seeds).size
+    if runs > sweep_mod.MAX_RUNS:
+        raise ValueError(f"at most {sweep_mod.MAX_RUNS:,} runs (values x seeds), got {runs:,}")
+    f = {**DEFAULTS[name], "width": 8, **dict(zip(("n", "d"), (256, 8) if name == "least-squares" else (64, 4))),
+         **hyper}
+    sizes = {k: f[k] for k in ("steps", "n", "d", "width")} | {"n*d": f["n"] * f["d"], "parameters": (
+        f["d"] + 1) * f["width"] if name == "two-layer" else 0, "total_steps": runs * f["steps"]}
+    for key, v in sizes.items():
+        if isinstance(v, (int, np.integer)) and v > LIMITS[key]:
+            raise ValueError(f"{key} = {v:,} is above the limit {LIMITS[key]:,}" + (
+                " (values x seeds x steps)" if key == "total_steps" else " (d*width + width)" if key == "parameters"
+                else ""))
+    ts = f.get("teacher_seed", 0)
+    if not isinstance(ts, (int, np.integer)) or isinstance(ts, bool) or ts < 0:
+        raise ValueError(f"teacher_seed must be a non-negative integer, got {ts!r}")
+    if not math.isfinite(float(f.get("init", 1.0))):
+        raise ValueError(f"init must be a finite number, got {f.get('init')!r}")
+
+
+def _non_finite(sw, names) -> np.ndarray:
+    """Per value: the number of seeds with a non-finite result in any of the order parameters ``names``."""
+    bad = np.zeros((len(sw.values), len(sw.seeds)), dtype=bool)
+    for n in names:
+        bad |= ~np.isfinite(np.asarray(sw.orders[n], dtype=float))
+    return bad.sum(axis=1)
+
+
 def paired(t: dict, derived, seeds) -> dict:
     """Measured minus derived transition, seed by seed (the seed-to-seed spread of both cancels): the
     differences, their mean with a t-interval, the largest |difference| and the grid half-width it is
@@ -207,11 +247,16 @@ def format_report(rep: dict) -> str:
     sw = rep["_sweep"]
     names = [k for k in ORDERS if k in sw.orders] + ([rep["indicator"]] if rep["indicator"] else [])
     lines = [f"{rep['learner']}: sweep of {rep['control']} over {len(sw.values)} values x {len(sw.seeds)} seeds "
-             f"({sw.workers} process{'es' if sw.workers > 1 else ''}, {sw.seconds:.1f} s); mean over seeds:",
+             f"({sw.workers} process{'es' if sw.workers > 1 else ''}, {sw.seconds:.1f} s); mean over seeds "
+             "of the finite results (a seed with non-finite ones is counted as diverged):",
              f"{rep['control']:>12s} " + " ".join(f"{n:>12s}" for n in names)]
-    with np.errstate(invalid="ignore"):
-        for i, v in enumerate(sw.values):
-            lines.append(f"{v:12.6g} " + " ".join(f"{np.mean(sw.orders[n][i]):12.5g}" for n in names))
+    bad, n_seeds = _non_finite(sw, names), len(sw.seeds)
+    for i, v in enumerate(sw.values):
+        k = int(bad[i])
+        cols = [np.asarray(sw.orders[n][i], dtype=float) for n in names]
+        cells = [f"{np.mean(c[np.isfinite(c)]):12.5g}" if np.isfinite(c).any() else f"{'-':>12s}" for c in cols]
+        note = "" if not k else f"  diverged in {k} of {n_seeds} seeds"
+        lines.append(f"{v:12.6g} " + " ".join(cells) + note)
     t, p = rep.get("transition"), rep.get("prediction")
     if rep["indicator"]:
         if t:
@@ -239,9 +284,13 @@ def format_report(rep: dict) -> str:
     else:
         lines.append(f"derived ({p['source']}): {p['what']}; per value, mean over seeds:")
         curve = np.mean(np.array(p["curve"]), axis=1)
-        excess = np.mean(sw.orders["final_loss"] - sw.orders["min_loss"], axis=1)
-        for v, c, e in zip(sw.values, curve, excess):
-            lines.append(f"  {rep['control']} = {v:.4g}: measured excess loss {e:.5g}, derived {c:.5g}")
+        excess = sw.orders["final_loss"] - sw.orders["min_loss"]
+        for i, (v, c) in enumerate(zip(sw.values, curve)):
+            k = int(np.sum(~np.isfinite(excess[i])))
+            fin = excess[i][np.isfinite(excess[i])]
+            measured = f"measured excess loss {np.mean(fin):.5g}" if fin.size else "no measured excess loss"
+            lines.append(f"  {rep['control']} = {v:.4g}: {measured}, derived {c:.5g}"
+                         + (f" (diverged in {k} of {len(sw.seeds)} seeds)" if k else ""))
     return "\n".join(lines)
 
 
@@ -292,6 +341,10 @@ def parse_values(text: str, log: bool = False, num: int = 20) -> np.ndarray:
             raise ValueError(f"need finite START < STOP, got {text!r}")
         if num < 2:
             raise ValueError(f"--num must be at least 2, got {num}")
+        from numeric.sweep import MAX_VALUES
+
+        if num > MAX_VALUES:
+            raise ValueError(f"--num: at most {MAX_VALUES:,} grid values, got {num:,}")
         if log:
             if lo <= 0:
                 raise ValueError("--log needs a positive START")
@@ -307,7 +360,6 @@ def main(args) -> int:
     """``ldyn sweep``: parse, validate everything before the first run, sweep, print / write.
     Bad input is a ValueError (the CLI turns it into one line and exit code 2)."""
     import inspect
-    import pathlib
 
     from verify.experiments import _plain, progress_printer, writable
 
@@ -336,18 +388,22 @@ def main(args) -> int:
             raise ValueError(f"--workers must be a positive integer or 'auto', got {args.workers!r}") from None
     if args.seeds < 1:
         raise ValueError(f"--seeds must be a positive count, got {args.seeds}")
-    if args.out:
-        try:
-            writable(args.out)
-        except OSError as exc:
-            raise ValueError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
+    budget(args.learner, len(values), args.seeds, fixed)
+    if args.out is not None:
+        writable(args.out)  # OutputPathError (a ValueError): '', a file, under a file, unwritable
     rep = run(args.learner, args.control, values, args.seeds, fixed, workers,
               None if args.json else progress_printer("sweep"), "log" if args.log else "linear")
     plain = _plain({k: v for k, v in rep.items() if k != "_sweep"})
-    if args.out:
-        out = pathlib.Path(args.out)
-        figure(rep).savefig(out / f"sweep-{args.learner}-{args.control}.png", dpi=110)
-        (out / f"sweep-{args.learner}-{args.control}.json").write_text(json.dumps(plain, indent=2, allow_nan=False)
-                                                                       + "\n")
+    if args.out is not None:  # each file written atomically: old or new, never truncated
+        from verify.figures.backend import OutputPathError, _plt, atomic_write, save_figure
+
+        out, fig, stem = writable(args.out), figure(rep), f"sweep-{args.learner}-{args.control}"
+        try:
+            save_figure(fig, out / f"{stem}.png", dpi=110)
+            atomic_write(out / f"{stem}.json", json.dumps(plain, indent=2, allow_nan=False) + "\n")
+        except OSError as exc:  # a full disk, a folder named like the file, ...: old files stay
+            raise OutputPathError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
+        finally:
+            _plt().close(fig)
     print(json.dumps(plain, indent=2, allow_nan=False) if args.json else format_report(rep))
     return 0

@@ -139,8 +139,9 @@ def _in_range(values: dict, title: str) -> str | None:
     for k in ("lr", "eps", "weight_decay", "momentum", "dampening"):
         if k in values and values[k] < 0:
             return f"{k}: must be >= 0 (as in {title}), got {values[k]:g}"
-    if "lr" in values and values["lr"] == 0:
-        return "lr: must be > 0, got 0"
+    for k in ("lr", "eps"):  # eps = 0 divides by zero where the second moment is 0 (torch accepts it)
+        if k in values and values[k] == 0:
+            return f"{k}: must be > 0, got 0"
     for k, what in (("momentum", "the momentum coefficient"), ("alpha", "the EMA coefficient of the squared "
                                                                         "gradient")):
         if k in values and not 0 <= values[k] < 1:

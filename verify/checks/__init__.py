@@ -94,23 +94,57 @@ def relative_error(a, b) -> float:
     return float(diff / max(1.0, float(np.max(np.abs(b))) if b.size else 1.0))
 
 
+class UnknownCheck(KeyError):
+    """A check group or check name that matches nothing; the message names the closest known names."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _closest(name: str, known, n: int = 5) -> str:
+    """The ``n`` known names closest to ``name`` (difflib), comma-separated."""
+    import difflib
+
+    known = list(dict.fromkeys(known))
+    close = difflib.get_close_matches(name, known, n=n, cutoff=0.5)
+    if len(close) < n:  # then the names sharing the longest prefix, then the most similar
+        shared = sorted(known, key=lambda k: (-len(_common_prefix(name, k)),
+                                              -difflib.SequenceMatcher(None, name, k).ratio()))
+        close += [k for k in shared if k not in close][:n - len(close)]
+    return ", ".join(close)
+
+
+def _common_prefix(a: str, b: str) -> str:
+    import os
+
+    return os.path.commonprefix([a, b])
+
+
 def select(names: list[str] | None) -> list[str]:
     """Groups matching the given names (a group name or a check-name prefix such as
-    ``gd-critical-step``); all groups when ``names`` is empty."""
+    ``gd-critical-step``); all groups when ``names`` is empty.  UnknownCheck (a KeyError) for a name
+    that matches no group, with the closest group names."""
     if not names:
         return list(GROUPS)
     chosen = []
     for n in names:
-        hits = [g for g in GROUPS if g == n or g.startswith(n) or n.startswith(g + "/")]
+        hits = [g for g in GROUPS if g == n or (g.startswith(n) and "/" not in n) or n.startswith(g + "/")]
         if not hits:
-            raise KeyError(f"unknown check {n!r}; known groups: {', '.join(GROUPS)}")
+            raise UnknownCheck(f"unknown check {n!r}; closest known: {_closest(n.split('/')[0], GROUPS)} "
+                               f"({len(GROUPS)} groups, listed in the README)")
         chosen += [h for h in hits if h not in chosen]
     return chosen
 
 
 def run(names: list[str] | None = None) -> list[CheckResult]:
-    """Run the selected groups; a check that raises is reported as failed, not hidden."""
-    results: list[CheckResult] = []
+    """Run the selected groups; a check that raises is reported as failed, not hidden.  A GROUP/CHECK
+    name keeps the checks of GROUP whose names start with it; one that matches no check is UnknownCheck
+    (a KeyError) naming the group's closest checks (they are known only once the group has run)."""
+    names = list(names or [])
+    whole = set(select([n for n in names if "/" not in n])) if any("/" not in n for n in names) or not names \
+        else set()
+    ran: list[tuple[str, CheckResult]] = []
+    crashed: set[str] = set()
     for group in select(names):
         module, func = GROUPS[group].split(":")
         start = time.perf_counter()
@@ -118,12 +152,16 @@ def run(names: list[str] | None = None) -> list[CheckResult]:
             out = getattr(importlib.import_module(f"verify.checks.{module}"), func)()
         except Exception as exc:  # a crash is a failed check, with its reason
             out = [CheckResult(group, "the check raised", math.inf, 0.0, f"{type(exc).__name__}: {exc}")]
+            crashed.add(group)
         elapsed = (time.perf_counter() - start) / max(1, len(out))
-        results += [replace(r, seconds=elapsed) for r in out]
-    wanted = [n for n in (names or []) if "/" in n]
-    if wanted:
-        results = [r for r in results if any(r.check == w or r.check.startswith(w) for w in wanted)]
-    return results
+        ran += [(group, replace(r, seconds=elapsed)) for r in out]
+    wanted = [n for n in names if "/" in n]
+    for w in wanted:
+        group = max((g for g in GROUPS if w.startswith(g + "/")), key=len)
+        if group not in crashed and not any(g == group and r.check.startswith(w) for g, r in ran):
+            known = [r.check for g, r in ran if g == group]
+            raise UnknownCheck(f"unknown check {w!r}; closest known: {_closest(w, known or [group])}")
+    return [r for g, r in ran if g in whole or g in crashed or any(r.check.startswith(w) for w in wanted)]
 
 
 def table(results: list[CheckResult]) -> str:

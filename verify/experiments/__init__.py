@@ -60,6 +60,22 @@ def claim(text: str, measured, expected, holds: bool) -> dict:
     return {"claim": text, "measured": measured, "expected": expected, "holds": bool(holds)}
 
 
+#: the stream on which a progress bar is drawn and not yet ended by a newline (None: none is)
+_OPEN_BAR: list = [None]
+
+
+def end_progress_line() -> None:
+    """End an unfinished progress bar with a newline, so that what is printed next (an error, "ldyn:
+    interrupted") starts a line of its own."""
+    stream, _OPEN_BAR[0] = _OPEN_BAR[0], None
+    if stream is not None:
+        try:
+            stream.write("\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def progress_printer(name: str, stream=None) -> Callable[[int, int], None]:
     """A progress bar on stderr, drawn at most ten times a second."""
     stream = stream or sys.stderr
@@ -75,21 +91,22 @@ def progress_printer(name: str, stream=None) -> Callable[[int, int], None]:
         last[0] = now
         width = 30
         filled = int(width * done / max(total, 1))
+        _OPEN_BAR[0] = stream
         stream.write(f"\r{name}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
         if done >= total:
             stream.write("\n")
+            _OPEN_BAR[0] = None
         stream.flush()
 
     return report
 
 
-def writable(out: str | Path) -> None:
-    """Create ``out`` if needed and make sure a file can be written in it (OSError otherwise)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".ldyn-write-test"
-    probe.write_text("")
-    probe.unlink()
+def writable(out: str | Path, option: str = "--out") -> Path:
+    """``out`` as a folder to write into, created if needed (verify.figures.backend.output_folder):
+    OutputPathError (a ValueError, one line) for '', a file, a path under a file, or an unwritable place."""
+    from verify.figures.backend import output_folder
+
+    return output_folder(out, option)
 
 
 def resolve(name: str) -> Callable:
@@ -101,9 +118,12 @@ def resolve(name: str) -> Callable:
 
 def run(name: str, out: str | Path | None = None, seed: int = 0, full: bool = False,
         progress: Callable[[int, int], None] | None = None) -> dict:
-    """Run experiment ``name``; write ``out/name.png`` and ``out/name.json`` when ``out`` is given.
-    Returns the summary (with ``files`` listing what was written)."""
+    """Run experiment ``name``; write ``out/name.png`` and ``out/name.json`` (atomically) when ``out`` is
+    given, checked before the run (OutputPathError, a ValueError).  Returns the summary (with ``files``
+    listing what was written)."""
     func = resolve(name)
+    if out is not None:
+        out = writable(out)  # before the run, not after it
     start = time.perf_counter()
     fig, summary = func(seed=seed, full=full, progress=progress or (lambda done, total: None))
     summary = {"experiment": name, "title": EXPERIMENTS[name][0], "seed": seed, "full": full, **summary,
@@ -111,16 +131,22 @@ def run(name: str, out: str | Path | None = None, seed: int = 0, full: bool = Fa
     summary["all_claims_hold"] = all(c["holds"] for c in summary.get("claims", []))
     summary = _plain(summary)
     files = []
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out / f"{name}.png", dpi=110)
-        files = [str(out / f"{name}.png"), str(out / f"{name}.json")]
-        summary["files"] = files
-        (out / f"{name}.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    try:
+        if out is not None:  # each file written atomically: old or new, never truncated
+            from verify.figures.backend import OutputPathError, atomic_write, save_figure
+
+            out = writable(out)
+            files = [str(out / f"{name}.png"), str(out / f"{name}.json")]
+            summary["files"] = files
+            try:
+                save_figure(fig, out / f"{name}.png", dpi=110)
+                atomic_write(out / f"{name}.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+            except OSError as exc:  # a full disk, a folder named NAME.png, ...: old files stay
+                raise OutputPathError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        plt.close(fig)
     return summary
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from verify.figures.adaptive import adaptive_trajectories, effective_step_sizes
-from verify.figures.backend import _plt, _stabilize
+from verify.figures.backend import _plt, _stabilize, atomic_write, png_bytes
 from verify.figures.gd import gd_stability, gd_vs_flows
 from verify.figures.momentum import (momentum_regime_trajectories, momentum_spectral_radius,
                                      momentum_stability_region, momentum_vs_gd)
@@ -53,12 +53,25 @@ def digest(data: dict) -> str:
     return h.hexdigest()
 
 
-def render(name: str, path=None) -> str:
-    """Draw figure ``name`` (to ``path`` as PNG if given) and return its data digest."""
+def render_png(name: str) -> tuple[str, bytes]:
+    """Draw figure ``name``: (the digest of its data, its PNG bytes as ``ldyn notes`` writes them)."""
     func = FIGURES[name][0]
     fig, data = func()
-    if path is not None:
+    try:
         _stabilize(fig)  # bytes that depend on the numbers at plotting precision only
-        fig.savefig(path, dpi=110, metadata={"Software": None})
-    _plt().close(fig)
-    return digest(data)
+        png = png_bytes(fig, dpi=110, metadata={"Software": None})
+    finally:
+        _plt().close(fig)
+    return digest(data), png
+
+
+def render(name: str, path=None) -> str:
+    """Draw figure ``name`` (to ``path`` as PNG if given, written atomically) and return its data digest."""
+    if path is None:
+        func = FIGURES[name][0]
+        fig, data = func()
+        _plt().close(fig)
+        return digest(data)
+    dig, png = render_png(name)
+    atomic_write(path, png)
+    return dig

@@ -13,8 +13,17 @@ bit-identical vertices unless a value sits within its last-bit noise of a roundi
 closes (its path codes) is decided from the grid values, so rounding the drawn paths afterwards is
 not enough (measured: same vertices, different codes); ``_contour`` rounds the grid before
 contouring, and every figure draws its contours through it.
+
+Writing files (every command that writes goes through these): :func:`atomic_write` writes a
+temporary file in the target's folder, fsyncs it and renames it over the target, so an interrupted
+run (Ctrl-C, SIGTERM, a crash) leaves the old file or the new one, never a truncated one;
+:func:`save_figure` renders a figure to PNG bytes in memory and writes them so; :func:`output_folder`
+checks an ``--out`` folder before anything runs (OutputPathError, a ValueError, with one line).
 """
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -80,3 +89,102 @@ def _contour(ax, x, y, z, **kwargs):
         kwargs["levels"] = _snap(np.asarray(levels, dtype=float))
     return ax.contour(_snap(np.asarray(x, dtype=float)), _snap(np.asarray(y, dtype=float)),
                       _snap(np.asarray(z, dtype=float)), **kwargs)
+
+
+class OutputPathError(ValueError):
+    """An output folder that cannot be used (empty, a file, under a file, unwritable): bad input."""
+
+
+def output_folder(out, option: str = "--out", create: bool = True) -> Path:
+    """``out`` as a folder files can be written into, created if missing; OutputPathError (one line) for
+    '' (it would mean the current folder), a path that is a file (/dev/null included) or lies under one,
+    or a folder that cannot be created or written into.  ``create=False``: an existing folder to read."""
+    text = os.fspath(out) if isinstance(out, (str, os.PathLike)) else None
+    if text is None:
+        raise OutputPathError(f"{option} must be a folder path, got {out!r}")
+    if not text.strip():
+        raise OutputPathError(f"{option} {text!r}: empty folder name (it would mean the current folder); "
+                              f"give a folder, e.g. {option} ./out")
+    if "\0" in text:
+        raise OutputPathError(f"{option} {text!r}: a path cannot contain a NUL character")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{option} {text}: exists and is not a folder")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise OutputPathError(f"{option} {text}: {parent} exists and is not a folder")
+    if not create:
+        if not path.is_dir():
+            raise OutputPathError(f"{option} {text}: no such folder")
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        fd, probe = tempfile.mkstemp(prefix=".ldyn-write-test-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(f"{option} {text}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+_UMASK: list[int] = []
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (0o666 less the umask)."""
+    if not _UMASK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _UMASK.append(mask)
+    return 0o666 & ~_UMASK[0]
+
+
+def atomic_write(path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, flushed and fsynced,
+    then renamed over ``path`` (os.replace); the temporary file is removed if anything fails or the run
+    is interrupted, so ``path`` is always the old file or the new one, never a truncated one."""
+    import tempfile
+
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def png_bytes(fig, **kwargs) -> bytes:
+    """``fig`` as PNG bytes (``savefig`` keywords), rendered in memory."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **kwargs)
+    return buf.getvalue()
+
+
+def save_figure(fig, path, **kwargs) -> None:
+    """``fig.savefig(path, **kwargs)`` as PNG, written atomically (:func:`atomic_write`)."""
+    atomic_write(path, png_bytes(fig, **kwargs))
