@@ -6,7 +6,6 @@ tests/test_zoo_adam_family.py.
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import sympy as sp
@@ -16,6 +15,7 @@ from derive.rules import adam_family_derivations as ders
 from numeric import problems, step_size
 from numeric.optimizers import adam_family as hand
 from verify.checks import CheckResult, relative_error
+from verify.checks.zoo import lockstep_error
 
 STEPS = 150
 
@@ -35,22 +35,8 @@ def _gradients(shape, steps: int, seed: int):
 
 
 def _compare(sym, opt, shape=(2, 3), steps: int = STEPS, seed: int = 0) -> float:
-    """Worst relative error of one step of the two maps (params and every state entry), from the same
-    (params, state) at each point of the hand-written run (in lockstep, so rounding is not amplified)."""
-    rng = np.random.default_rng(seed + 1)
-    p = rng.normal(size=shape)
-    sh = opt.init(p)
-    keys = list(sym.init(p))
-    worst = 0.0
-    for gk in _gradients(shape, steps, seed):
-        ss = {key: np.broadcast_to(np.asarray(sh[key], float), p.shape).copy() for key in keys}
-        with warnings.catch_warnings(), np.errstate(invalid="ignore"):  # the branch RAdam does not take
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ps, ss = sym.step(p, gk, ss)
-        p, sh = opt.step(p, gk, sh)
-        worst = max(worst, relative_error(ps, p),
-                    *(relative_error(ss[key], np.broadcast_to(np.asarray(sh[key], float), p.shape)) for key in keys))
-    return worst
+    """:func:`verify.checks.zoo.lockstep_error` on this family's gradients."""
+    return lockstep_error(sym, opt, np.random.default_rng(seed + 1).normal(size=shape), _gradients(shape, steps, seed))
 
 
 def _cases():

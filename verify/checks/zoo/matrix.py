@@ -12,26 +12,16 @@ from derive.rules import matrix as mx
 from numeric.optimizers import matrix as nm
 
 from verify.checks import CheckResult, relative_error
+from verify.checks.zoo import lockstep_error
 
 STEPS = 60
 
 
 def _compare(sym, hand, shape, seed: int = 0, steps: int = STEPS) -> float:
-    """Worst relative error of one step of the two maps (params and every state entry of the rule), from the
-    same (params, state) at each point of the hand-written run (gradients over 7 decades, so eps1 and clipping
-    both act)."""
+    """:func:`verify.checks.zoo.lockstep_error` with gradients over 7 decades (so eps1 and clipping both act)."""
     rng = np.random.default_rng(seed)
-    p = rng.normal(size=shape)
-    sh, keys = hand.init(p), list(sym.init(p))
-    worst = 0.0
-    for _ in range(steps):
-        gk = rng.normal(size=shape) * 10.0 ** rng.uniform(-6, 1)
-        ss = {k: np.broadcast_to(np.asarray(sh[k], float), shape).copy() for k in keys}
-        ps, ss = sym.step(p, gk, ss)
-        p, sh = hand.step(p, gk, sh)
-        worst = max(worst, relative_error(ps, p),
-                    *(relative_error(ss[k], np.broadcast_to(np.asarray(sh[k], float), shape)) for k in keys))
-    return worst
+    p0 = rng.normal(size=shape)
+    return lockstep_error(sym, hand, p0, [rng.normal(size=shape) * 10.0 ** rng.uniform(-6, 1) for _ in range(steps)])
 
 
 def lambdified_vs_handwritten() -> list[CheckResult]:
