@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import numpy as np
 import sympy as sp
 
@@ -240,6 +239,12 @@ def region_map(lin, values: dict, spec: str, out: str | None = None, nx: int = 3
             raise InputError(f"--out must name a .png file, got {out!r}")
         if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
             raise InputError(f"--out: no such directory: {os.path.dirname(out) or '.'}")
+        try:  # a name too long for the file system, or a folder where the file should go
+            if os.path.isdir(out) or (os.path.exists(out) and not os.path.isfile(out)):
+                raise InputError(f"--out {out}: exists and is not a file")
+        except OSError as exc:
+            shown = out if len(out) <= 80 else out[:77] + "..."
+            raise InputError(f"--out {shown}: not a usable path ({exc.strerror or exc})") from None
     hv = lo + (hi - lo) * (np.arange(ny) + 0.5) / ny
     _needed(lin, {**values, name: float(hv[0])})
     ends = []
@@ -287,13 +292,12 @@ def _draw(lin, regs, xv, hv, name, out) -> None:
     ax.set_title(f"{lin.rule.title}: regimes on a quadratic")
     ax.legend(handles=[Patch(color=_COLORS[r], label=r) for r in present], fontsize=7, loc="upper right")
     fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
+    from verify.figures.backend import save_figure
+
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
+        save_figure(fig, out, dpi=110)  # atomic: temp file, fsync, rename
+    except OSError as exc:
+        shown = out if len(out) <= 80 else out[:77] + "..."
+        raise InputError(f"--out {shown}: cannot write it ({exc.strerror or exc})") from None
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -108,15 +108,19 @@ def output_folder(out, option: str = "--out", create: bool = True) -> Path:
     if "\0" in text:
         raise OutputPathError(f"{option} {text!r}: a path cannot contain a NUL character")
     path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise OutputPathError(f"{option} {text}: exists and is not a folder")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise OutputPathError(f"{option} {text}: {parent} exists and is not a folder")
-    if not create:
-        if not path.is_dir():
-            raise OutputPathError(f"{option} {text}: no such folder")
-        return path
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    try:  # a name too long for the file system (ENAMETOOLONG) raises even from exists()
+        if path.exists() and not path.is_dir():
+            raise OutputPathError(f"{option} {shown}: exists and is not a folder")
+        for parent in path.parents:
+            if parent.exists() and not parent.is_dir():
+                raise OutputPathError(f"{option} {shown}: {parent} exists and is not a folder")
+        if not create:
+            if not path.is_dir():
+                raise OutputPathError(f"{option} {shown}: no such folder")
+            return path
+    except OSError as exc:
+        raise OutputPathError(f"{option} {shown}: not a usable path ({exc.strerror or exc})") from None
     try:
         path.mkdir(parents=True, exist_ok=True)
         import tempfile
@@ -125,7 +129,7 @@ def output_folder(out, option: str = "--out", create: bool = True) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputPathError(f"{option} {text}: cannot write there ({exc.strerror or exc})") from None
+        raise OutputPathError(f"{option} {shown}: cannot write there ({exc.strerror or exc})") from None
     return path
 
 
