@@ -240,18 +240,3 @@ def lion_decay() -> Derivation:
     d.result("fixed_point", -s / wd, step=2)
     d.result("decay_factor", 1 - eta * wd)
     return d
-
-
-#: name -> (title, "module:function" inside derive/), for derive.catalogue
-DERIVATIONS = {
-    "nadam-momentum-schedule": ("NAdam: torch's momentum schedule vs optax's constant beta_1",
-                                "rules.adam_family_derivations:nadam_schedule"),
-    "nadam-frozen-preconditioner": ("NAdam with a frozen preconditioner: its stability threshold",
-                                    "rules.adam_family_derivations:nadam_frozen"),
-    "radam-rectification-threshold": ("RAdam: when the rectification starts (rho_t > 4 or > 5)",
-                                      "rules.adam_family_derivations:radam_threshold"),
-    "adamax-eps-placement": ("Adamax: epsilon inside the max or in the denominator",
-                             "rules.adam_family_derivations:adamax_eps"),
-    "lion-weight-decay": ("Lion's decoupled weight decay: what lr * weight_decay does",
-                          "rules.adam_family_derivations:lion_decay"),
-}

@@ -1,7 +1,7 @@
 """Derivations for the classic methods of :mod:`derive.rules.classic` (torch.optim's Adagrad, Adadelta,
 ASGD, Rprop): convention differences at the first steps, thresholds on a quadratic, what ASGD averages.
 
-Each is a :class:`~derive.derivation.Derivation` whose steps SymPy checks; ``DERIVATIONS`` lists them for
+Each is a :class:`~derive.derivation.Derivation` whose steps SymPy checks, registered in
 derive/catalogue.py.  The numeric sides are in verify/checks/zoo/classic.py.
 """
 from __future__ import annotations
@@ -180,16 +180,3 @@ def rprop_step_growth() -> Derivation:
     d.equal(_at(rule, 0, -G, p=G, Delta=size, theta=theta), theta, "... and theta does not move (iRprop-)")
     d.result("steps_to_cover", n_star)  # in q = etaplus - 1
     return d
-
-
-#: name -> (title, "module:function" inside derive/) for derive/catalogue.py
-DERIVATIONS = {
-    "adagrad-first-step": ("Adagrad's first step: torch (S0 = 0, eps outside) vs optax (S0 = 0.1, eps inside)",
-                           "rules.classic_derivations:adagrad_first_step"),
-    "adagrad-frozen-threshold": ("Adagrad on a quadratic: the accumulator threshold of stability",
-                                 "rules.classic_derivations:adagrad_frozen_threshold"),
-    "adadelta-learning-rate": ("Adadelta: Zeiler's step, torch's learning rate and the first step",
-                               "rules.classic_derivations:adadelta_learning_rate"),
-    "asgd-averaging": ("ASGD: what torch's ax averages, and its step-size schedule", "rules.classic_derivations:asgd_averaging"),
-    "rprop-step-growth": ("Rprop: geometric step growth and the first sign change", "rules.classic_derivations:rprop_step_growth"),
-}

@@ -355,14 +355,3 @@ def adafactor_factored() -> "Derivation":
             "for V = I (rank 2) it is not: every entry 1/2", display=r"\hat V(I)")
     d.result("rank1_exact", rank1)
     return d
-
-
-#: derivations of this module and of derive.analysis.newton_schulz, for derive/catalogue.py
-DERIVATIONS = {
-    "newton-schulz": ("Muon's Newton-Schulz iteration: the map on singular values, its fixed points and the "
-                      "interval it ends in", "analysis.newton_schulz:newton_schulz"),
-    "muon-momentum-scale": ("Muon's two momentum conventions take the same step",
-                            "analysis.newton_schulz:muon_momentum_scale"),
-    "adafactor-factored": ("Adafactor's factored second moment: exact for a rank-1 second moment",
-                           "rules.matrix:adafactor_factored"),
-}
