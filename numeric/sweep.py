@@ -153,6 +153,28 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """File descriptor 2 points at /dev/null inside the block (threads and child processes included), so that
+    tearing down an interrupted pool prints nothing; the caller reports the interruption on one line after."""
+    import os
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):
+        yield
+        return
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 #: seconds the workers get to finish their current task once a sweep is interrupted
 STOP_SECONDS = 5.0
 
@@ -168,13 +190,14 @@ def pool(workers: int):
         yield executor
     except BaseException:
         procs = list((getattr(executor, "_processes", None) or {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + STOP_SECONDS
-        for proc in procs:
-            proc.join(max(0.0, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-        executor.shutdown(wait=True)  # join the pool's own thread too: no teardown race at exit
+        with _quiet_stderr():  # the pool's feeder thread may still print a traceback for a pipe the stop closed
+            executor.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + STOP_SECONDS
+            for proc in procs:
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.is_alive():
+                    proc.kill()
+            executor.shutdown(wait=True)  # join the pool's own thread too: no teardown race at exit
         raise
     executor.shutdown(wait=True)
 
