@@ -25,6 +25,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.rules import adaptive as ad
+from derive.rules.adaptive import _choice
 from derive.rules.zoo import TorchOptimizer, Variant
 from derive.update_rule import UpdateRule
 
@@ -39,11 +40,6 @@ THRESHOLDS = (5, 4)
 RADAM_EPS = ("hat", "outside")
 ADAMAX_EPS = ("max", "denominator", "none")
 BUFFERS = ("ema", "sum")
-
-
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
 
 
 def _first_moment(grad: sp.Expr, buffer: str) -> sp.Expr:

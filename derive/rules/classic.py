@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive.rules.adaptive import _choice, _flag
 from derive.rules.zoo import TorchOptimizer, Variant
 from derive.update_rule import UpdateRule, g
 
@@ -52,16 +53,6 @@ ax = sp.Symbol("a", real=True)  # ASGD's ax
 prev = sp.Symbol("p", real=True)  # Rprop's prev
 size = sp.Symbol("Delta", positive=True)  # Rprop's step_size
 t = sp.Symbol("t", integer=True, nonnegative=True)  # steps taken so far
-
-
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-
-
-def _flag(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
 
 
 # -- the rules -------------------------------------------------------------------------------
