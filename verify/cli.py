@@ -215,6 +215,43 @@ def _stability_generic(args, num) -> int:
     return 0
 
 
+def cmd_certify(args) -> int:
+    """``ldyn certify SPEC --mu M --L L``: a rate over S(mu, L) proved exactly, or a counterexample."""
+    from verify import modified_equation as limited
+
+    for opt, text in (("--mu", args.mu), ("--L", args.L)):
+        if text is None:
+            raise UsageError(f"certify needs {opt} (the class S(mu, L): mu-strongly convex, L-smooth)")
+        _float(text, opt)
+    values = {}
+    for item in args.set:
+        key, eq, val = item.partition("=")
+        if not eq or not key.strip() or not val.strip():
+            raise UsageError(f"--set takes KEY=VALUE (e.g. --set lr=1/L or --set momentum=0.5), got {item!r}")
+        if key.strip() in values:
+            raise UsageError(f"--set {key.strip()} is given twice")
+        values[key.strip()] = val.strip()
+    try:
+        seconds = limited.check_time_limit(args.time_limit)
+        rep = limited.run_limited(_certify_work, (args.spec, args.mu.strip(), args.L.strip(), values, args.iqc),
+                                  seconds)
+    except limited.OutOfTime:
+        raise UsageError(f"the certification did not finish within {seconds:g} s (--time-limit); give more "
+                         "time") from None
+    except ValueError as exc:  # bad input: unknown rule or name, bad value, a rule that is not linear, ...
+        raise UsageError(" ".join(str(exc).split())) from None
+    from verify.certify import format_report
+
+    print(_dump(rep) if args.json else format_report(rep))
+    return 0
+
+
+def _certify_work(spec: str, mu: str, L: str, values: dict, iqc: str) -> dict:
+    from verify.certify import certify
+
+    return certify(spec, mu, L, values, iqc)
+
+
 #: wall-clock budget of ``ldyn modified-equation``, in seconds: the order limits keep typical
 #: losses far below it, but no static rule bounds the symbolic work on every formula
 MODIFIED_EQUATION_SECONDS = 60
@@ -402,6 +439,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="FILE.png", help="with --map: draw the map to this PNG")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stability)
+
+    c = sub.add_parser("certify", help="a convergence rate over all L-smooth mu-strongly convex functions, "
+                       "proved exactly (or a function where the rule fails)",
+                       description="For a rule linear in its state and gradients (gd, heavy-ball, nesterov, "
+                       "triple-momentum, a .rule file, ...): its state-space form, the Lyapunov LMI with integral "
+                       "quadratic constraints for S(mu, L) (Lessard, Recht & Packard 2016), solved by bisection on "
+                       "the rate rho; the Lyapunov matrix and multipliers are checked EXACTLY (rationals, SymPy) at "
+                       "a rational rho slightly above the numeric one, so a printed certified rate is a theorem.  "
+                       "Also the worst rate on quadratics (a lower bound).  Without a certificate: a search for a "
+                       "piecewise-quadratic function in the class on which the rule cycles (checked exactly) or "
+                       "diverges.  Rules with sign/max/division by state (adam, lion, ...) exit 2 and say why.  "
+                       "Exit 0 with a report (certified or not), 2 on bad input.")
+    c.add_argument("spec", metavar="SPEC", help="a catalogue rule name or a .rule file")
+    c.add_argument("--mu", help="strong convexity constant mu > 0")
+    c.add_argument("--L", help="smoothness constant L > mu")
+    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a hyperparameter by its protocol name: a number or a formula in mu, L, kappa = L/mu, "
+                   "e.g. lr=1/L, momentum=(sqrt(kappa)-1)/(sqrt(kappa)+1); repeatable (others: the rule's defaults)")
+    c.add_argument("--iqc", default="off-by-one", metavar="sector|off-by-one",
+                   help="the constraints on the gradient: sector (pointwise) or off-by-one (sector and the "
+                   "rho-weighted off-by-one IQC, LRP Lemma 10; default)")
+    c.add_argument("--time-limit", default=60.0, metavar="SECONDS",
+                   help="wall-clock limit (default 60); the work runs in a child process, killed at the limit")
+    c.add_argument("--json", action="store_true", help="the report as JSON (rate, rate_exact, "
+                   "certificate_checked, lyapunov, multipliers, quadratic_rate, counterexample, ...)")
+    c.set_defaults(func=cmd_certify)
 
     m = sub.add_parser("modified-equation", help="the modified flow GD (or any smooth rule) really follows, "
                        "for your loss")

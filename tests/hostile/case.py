@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 COMMANDS = ("verify", "derive", "stability", "modified-equation", "verify-impl", "experiment", "sweep", "audit",
-            "notes")
+            "notes", "certify")
 
 # what a case must end with (decided from the rules, never from what the code does now)
 EXPECT = {

@@ -39,6 +39,7 @@ def add(b: Builder) -> None:
     _audit(b)
     _experiment(b)
     _notes(b)
+    _certify(b)
     _global(b)
 
 
@@ -205,3 +206,29 @@ def _notes(b: Builder) -> None:
 def _global(b: Builder) -> None:
     for argv in (["bogus"], [""], ["--json"], ["verify\x1b[31m"], ["\u202everify"], ["-x"]):
         b.add("ldyn", "unknown-name", argv, "bad")
+
+
+def _certify(b) -> None:
+    ok = ["gd", "--mu", "1", "--L", "10", "--set", "lr=1/L"]
+    b.add("certify", "valid", ok, "ok", sample=True)
+    b.add("certify", "valid", [*ok, "--json"], "ok")
+    b.add("certify", "valid", [*ok, "--iqc", "sector", "--time-limit", "30"], "ok")
+    b.add("certify", "valid", ["heavy-ball", "--mu", "1", "--L", "25", "--set", "lr=1/9", "--set", "momentum=4/9"],
+          "ok")
+    b.add("certify", "valid", ["my.rule", "--mu", "1", "--L", "10"], "ok", files=(("my.rule", GOOD_RULE),))
+    for mu, L in (("2", "1"), ("0", "1"), ("-0", "1"), ("-1", "1"), ("nan", "1"), ("1", "inf"), ("1e400", "1e401"),
+                  ("1", "1"), ("abc", "2")):
+        b.add("certify", "hyperparameter", ["gd", "--mu", mu, "--L", L, "--set", "lr=0.1"], "bad",
+              sample=mu == "nan")
+    b.add("certify", "option-not-taken", ["gd", "--L", "2", "--set", "lr=0.1"], "bad")
+    for name in ("doesnotexist", "", "adam", "lion", "muon", "rmsprop"):
+        b.add("certify", "unknown-name", [name, "--mu", "1", "--L", "2"], "bad", sample=name == "adam")
+    for item in ("foo=1", "lr", "lr=", "lr=1/x", "lr=((a+b)**100)**100", "lr=__import__('os')", "lr=sqrt(-L)",
+                 "lr=exp(exp(exp(100)))", "lr=1/(L-L)"):
+        b.add("certify", "injection" if "import" in item else "hyperparameter",
+              ["gd", "--mu", "1", "--L", "2", "--set", item], "bad")
+    for iqc in ("circle", "", "SECTOR"):
+        b.add("certify", "wrong-type", [*ok, "--iqc", iqc], "bad")
+    for limit in ("0", "-1", "nan", "inf", "abc"):
+        b.add("certify", "time-limit", [*ok, "--time-limit", limit], "bad")
+    b.add("certify", "rule-file", ["dir.rule", "--mu", "1", "--L", "2"], "bad", files=(("dir.rule", None),))
