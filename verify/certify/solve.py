@@ -116,7 +116,13 @@ class RateSDP:
     """max t s.t. LMI(P, lambda; rho) <= -t I, t I <= P <= I, lambda >= 0, t <= 1 (compiled once)."""
 
     def __init__(self, family: LMIFamily):
-        import cvxpy as cp
+        try:
+            import cvxpy as cp
+        except ImportError:
+            from verify.certify.values import CertifyError
+
+            raise CertifyError("certified rates need cvxpy, which is not installed: "
+                               "pip install 'learning-dynamics[certify]'") from None
 
         self.cp, self.family = cp, family
         s, p, nb = family.n_state, family.n_input, len(family.names)

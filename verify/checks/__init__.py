@@ -56,6 +56,8 @@ GROUPS: dict[str, str] = {
     "turing": "turing:turing_checks",
     "grokking": "grokking:grokking_checks",
     "closed-loop": "closed_loop:closed_loop_checks",
+    "certified-rates": "certify:certified_rates_hold",
+    "certificate-counterexample": "certify:counterexample_cycles",
 }
 
 
