@@ -223,7 +223,9 @@ def check_certificate(lmi_: LMI, P: Any, multipliers: Any, rho: Any = None) -> C
                          f"got {len(lams)}")
     _require_exact(P, "P")
     _require_exact(sp.Matrix(lams), "multipliers")
+    blocks = [(M, f"the IQC block {b.name}") for b in lmi_.blocks for M in (b.Chat, b.Dhat, b.M)]
     for M, what in ((lmi_.Ahat, "the state-space matrices"), (lmi_.Bhat, "the state-space matrices"),
+                    (lmi_.ss.C, "the state-space matrices"), (lmi_.ss.D, "the state-space matrices"), *blocks,
                     (sp.Matrix([lmi_.mu, lmi_.L, lmi_.rho**2]), "mu, L and rho^2")):
         _require_exact(M, what)
     try:

@@ -53,6 +53,25 @@ def _matrix_text(M) -> str:
     return sp.sstr(M.tolist())
 
 
+def _time_invariant(rule, exact_values: dict) -> str:
+    """What the certificate is about: the rule as written, or, for a rule with a step counter, its t -> oo form
+    (:meth:`derive.update_rule.UpdateRule.asymptotic`) -- refused when a decaying base beta^t of that form is
+    not in [0, 1) at these values (then the t -> oo form is not the rule's limit)."""
+    if rule.counter is None:
+        return "the rule as written"
+    import sympy as sp
+
+    at = {rule.hyper[k]: v for k, v in exact_values.items()}
+    for base in rule.decaying_bases():
+        value = sp.sympify(base).subs(at)
+        if not (value.is_number and value.is_real and 0 <= value < 1):
+            raise CertifyError(f"{rule.name}: its step-counter term ({sp.sstr(base)})^t vanishes as t -> oo only "
+                               f"for 0 <= {sp.sstr(base)} < 1, got {sp.sstr(value)}; no rate can be certified")
+    _, notes = rule.asymptotic()
+    return ("the rule's t -> oo form (" + "; ".join(notes) + "): the rate is the rule's asymptotic rate; the "
+            "bound with sqrt(cond P) holds for that form, not from the rule's first step")
+
+
 def certify(spec, mu: float, L: float, values: dict | None = None, iqc: str = "off-by-one",
             tol: float = 1e-7, counterexample: bool = True) -> dict:
     """The smallest certified rate of ``spec`` over S(mu, L) with the ``iqc`` constraints (see module doc).
@@ -71,6 +90,7 @@ def certify(spec, mu: float, L: float, values: dict | None = None, iqc: str = "o
     from derive.analysis.state_space import state_space
 
     ss = state_space(rule)  # NotLinear / NotDifferentiable: a one-line ValueError
+    applies_to = _time_invariant(rule, exact_values)
     used = {k: v for k, v in exact_values.items() if rule.hyper[k] in
             set().union(*(M.free_symbols for M in (ss.A, ss.B, ss.C, ss.D)))}
     ssv = ss.at(used)
@@ -101,11 +121,12 @@ def certify(spec, mu: float, L: float, values: dict | None = None, iqc: str = "o
                                   "with both endpoints; a lower bound for any rate over S(mu, L)"),
         "state_space": {k: _matrix_text(M) for k, M in zip("ABCD", (ssv.A, ssv.B, ssv.C, ssv.D))},
         "counterexample": None,
+        "applies_to": applies_to,
     }
     t_proof = 0.0
     if rho_num is None:
-        rep["check"] = (f"no certificate: the LMI with the {iqc} IQC is infeasible at rho = 1 "
-                        "(this does not prove the rule fails; see counterexample)")
+        rep["check"] = (f"no certificate: neither solver found a feasible point of the LMI with the {iqc} IQC at "
+                        "rho = 1 (this does not prove the rule fails; see counterexample)")
     else:
         t0 = time.perf_counter()
         proof = prove(sdp, rho_num)
@@ -150,7 +171,7 @@ def format_report(rep: dict) -> str:
              f"C = {rep['state_space']['C']}, D = {rep['state_space']['D']}",
              f"  IQC: {rep['iqc']} ({', '.join(rep['iqc_blocks'])})"]
     if rep["rate"] is None:
-        lines.append("  rate: no certificate (the LMI is infeasible at rho = 1)")
+        lines.append("  rate: no certificate (no feasible point of the LMI found at rho = 1)")
     elif rep["certificate_checked"] and rep["rate"] >= 1:
         lines.append("  rate: 1 (certified only: ||xi_k - xi*|| <= sqrt(cond P) ||xi_0 - xi*||, bounded; no linear rate)")
     elif rep["certificate_checked"]:
@@ -160,6 +181,8 @@ def format_report(rep: dict) -> str:
         lines.append(f"  rate: {rep['rate']:.9g}  (NOT certified: numeric only)")
     if rep.get("check"):
         lines.append(f"  check: {rep['check']}")
+    if rep.get("applies_to", "the rule as written") != "the rule as written":
+        lines.append(f"  applies to: {rep['applies_to']}")
     lines.append(f"  quadratic rate (worst lambda in [mu, L], a lower bound): {rep['quadratic_rate']:.9g}")
     if rep.get("lyapunov") is not None:
         lines.append("  P (Lyapunov matrix, state then IQC filter states):")

@@ -340,6 +340,8 @@ def prove(sdp: RateSDP, rho: float, deltas=DELTAS) -> dict:
 
     fam = sdp.family
     last = {"ok": False, "reason": "no attempt", "rho": None, "P": None, "multipliers": None, "margin": None}
+    if rho < 1:  # never step past 1 - rho at once: near rho = 1 (kappa = 1e6) a fixed delta would reach 1
+        deltas = list(dict.fromkeys(min(d, (1 - rho) / 4) for d in deltas)) + [d for d in deltas if d > (1 - rho) / 4]
     for delta in deltas:
         r = sp.Rational(math.ceil((rho + delta) * RHO_DENOMINATOR), RHO_DENOMINATOR)
         r = min(r, sp.Integer(1))
