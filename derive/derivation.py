@@ -203,9 +203,9 @@ class Derivation:
     # -- building -------------------------------------------------------------------
     def given(self, lhs: Any, rhs: Any, reason: str, relation: str = "=") -> "Derivation":
         """State a definition, assumption or cited theorem ``lhs = rhs`` (or ``lhs <= rhs`` etc.
-        with ``relation``); not proved, reported as given."""
-        if relation not in ("=", "<=", ">=", "<", ">"):
-            raise ValueError(f"relation must be one of =, <=, >=, <, >; got {relation!r}")
+        with ``relation``; ``"in"`` for membership, ``f in S(m, L)``); not proved, reported as given."""
+        if relation not in ("=", "<=", ">=", "<", ">", "in"):
+            raise ValueError(f"relation must be one of =, <=, >=, <, >, in; got {relation!r}")
         self.steps.append(Step("given", lhs, rhs, reason, relation=relation))
         return self
 

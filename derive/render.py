@@ -128,7 +128,7 @@ def _relation_latex(step: "Step") -> tuple[str, str]:
 
 
 #: how each relation a step may state is printed
-_RELATIONS = {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">"}
+_RELATIONS = {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", "in": r"\in"}
 
 
 def step_assumptions(d: "Derivation") -> list[list[str]]:

@@ -324,7 +324,7 @@ def certificate_derivation(rule_name: str, values: dict, mu: Any, L: Any, iqc: s
     d.given(sp.Symbol("f"), sp.Symbol(f"S({l.mu},{l.L})"),
             f"f is L-smooth and mu-strongly convex, mu = {l.mu}, L = {l.L}; the {iqc} IQC"
             + (" (sector and rho-weighted off-by-one, LRP Lemma 10, rho <= 1)" if iqc == "off-by-one" else "")
-            + " holds for the shifted signals (y - y*, u - u*)")
+            + " holds for the shifted signals (y - y*, u - u*)", relation="in")
     d.equal(l.matrix(P, lams), _quadratic_form_matrix(l, P, lams),
             "the LMI [[A^T P A - rho^2 P, A^T P B], [B^T P A, B^T P B]] + sum_j lambda_j [C_j, D_j]^T M [C_j, D_j] "
             "equals half the Hessian of V(A x + B u) - rho^2 V(x) + sum_j lambda_j z_j^T M z_j",
@@ -360,12 +360,12 @@ def gd_certificate() -> Derivation:
     s, dl = sp.symbols("s delta", positive=True)
     ss = state_space(rule).at({"weight_decay": 0}, partial=True)
     l = lmi(ss, m, L, rho, "sector")
-    d = Derivation("gd-certificate", "Gradient descent: the sector-IQC certificate and its threshold",
-                   summary=("For GD $\\theta^+ = \\theta - \\alpha g(\\theta)$ and $f \\in S(m, L)$ the sector LMI "
+    d = Derivation("certificate-gd", "Gradient descent: the sector-IQC certificate and its threshold",
+                   summary=("For GD $\\theta^+ = \\theta - \\eta g(\\theta)$ and $f \\in S(m, L)$ the sector LMI "
                             "with $P = 1$ is feasible for some $\\lambda \\ge 0$ iff "
-                            "$\\rho \\ge \\max(|1 - \\alpha m|, |1 - \\alpha L|)$; at the threshold "
-                            "$\\lambda = \\alpha(1 - \\alpha m)/(L - m)$ for $\\alpha \\le 2/(L + m)$ and "
-                            "$\\lambda = \\alpha(\\alpha L - 1)/(L - m)$ above."),
+                            "$\\rho \\ge \\max(|1 - \\eta m|, |1 - \\eta L|)$; at the threshold "
+                            "$\\lambda = \\eta(1 - \\eta m)/(L - m)$ for $\\eta \\le 2/(L + m)$ and "
+                            "$\\lambda = \\eta(\\eta L - 1)/(L - m)$ above."),
                    references=[_LRP])
     d.steps.extend(state_space_derivation(rule, {"weight_decay": 0}, partial=True).steps)
     Mx = sp.Matrix([[1 - rho**2 - 2 * lam * L * m, lam * (L + m) - alpha],
@@ -376,20 +376,20 @@ def gd_certificate() -> Derivation:
         v = sp.Matrix([1, h])
         d.equal((v.T * Mx * v)[0, 0], (1 - alpha * h) ** 2 - rho**2,
                 f"necessity: on f = {name} y^2/2 (in S(m, L)) u = {name} y makes the sector term vanish, so "
-                f"LMI <= 0 forces rho^2 >= (1 - alpha {name})^2 whatever lambda",
+                f"LMI <= 0 forces rho^2 >= (1 - eta {name})^2 whatever lambda",
                 display=f"(1, {name})\\,\\mathcal{{L}}(\\lambda)\\,(1, {name})^T")
     c2, c1, c0 = sp.Poly(sp.expand(Mx.det()), lam).all_coeffs()
     d.equal(Mx.det(), c2 * lam**2 + c1 * lam + c0, "the determinant: a quadratic in lambda with leading "
             "coefficient -(L - m)^2 < 0 (concave)", display=r"\det\mathcal{L}(\lambda)")
     d.equal(c1**2 - 4 * c2 * c0, 4 * (rho**2 - (1 - alpha * m) ** 2) * (rho**2 - (1 - alpha * L) ** 2),
-            "its discriminant: zero exactly at rho = |1 - alpha m| and rho = |1 - alpha L|",
+            "its discriminant: zero exactly at rho = |1 - eta m| and rho = |1 - eta L|",
             display=r"\operatorname{disc}_\lambda")
     lams = {}
     for case, (rstar, lstar, w, sub, what) in enumerate((
             (1 - alpha * m, alpha * (1 - alpha * m) / (L - m), sp.Matrix([m, -1]), 2 / ((1 + s) * (2 * m + dl)),
-             "alpha < 2/(L + m), written alpha = 2/((1 + s)(L + m)), s > 0"),
+             "eta < 2/(L + m), written eta = 2/((1 + s)(L + m)), s > 0"),
             (alpha * L - 1, alpha * (alpha * L - 1) / (L - m), sp.Matrix([L, -1]), 2 * (1 + s) / (2 * m + dl),
-             "alpha > 2/(L + m), written alpha = 2(1 + s)/(L + m), s > 0"))):
+             "eta > 2/(L + m), written eta = 2(1 + s)/(L + m), s > 0"))):
         pos = {alpha: sub, L: m + dl}
         coef = sp.factor(-(Mx.subs({rho: rstar, lam: lstar}))[1, 1])
         d.solution(sp.Eq(c2 * lam**2 + c1 * lam + c0, 0).subs(rho, rstar), lam, lstar,
@@ -400,14 +400,14 @@ def gd_certificate() -> Derivation:
                    display="c")
         d.positive(lstar.subs(pos), f"case {case + 1}: lambda* > 0", display=r"\lambda^*")
         d.positive((rstar - (1 - alpha * L) if case == 0 else rstar - (1 - alpha * m)).subs(pos),
-                   f"case {case + 1}: rho* exceeds the other bound's positive side", display=r"\rho^* - (1 - \alpha h)")
+                   f"case {case + 1}: rho* exceeds the other bound's positive side", display=r"\rho^* - (1 - \eta h)")
         d.positive((rstar + (1 - alpha * L) if case == 0 else rstar + (1 - alpha * m)).subs(pos),
-                   f"case {case + 1}: and its negative side, so rho* = max(|1 - alpha m|, |1 - alpha L|)",
-                   display=r"\rho^* + (1 - \alpha h)")
+                   f"case {case + 1}: and its negative side, so rho* = max(|1 - eta m|, |1 - eta L|)",
+                   display=r"\rho^* + (1 - \eta h)")
         lams[case] = lstar
     d.equal(Mx.subs(alpha, 2 / (L + m)).subs({rho: (L - m) / (L + m), lam: 2 / (L + m) ** 2}), sp.zeros(2, 2),
-            "alpha = 2/(L + m): both thresholds meet at rho = (L - m)/(L + m), lambda = 2/(L + m)^2 gives LMI = 0",
-            display=r"\mathcal{L}\big|_{\alpha = 2/(L+m)}")
+            "eta = 2/(L + m): both thresholds meet at rho = (L - m)/(L + m), lambda = 2/(L + m)^2 gives LMI = 0",
+            display=r"\mathcal{L}\big|_{\eta = 2/(L+m)}")
     r0 = sp.Symbol("rho_0", positive=True)
     d.equal(Mx - Mx.subs(rho, r0), sp.Matrix([[r0**2 - rho**2, 0], [0, 0]]),
             "monotone in rho: for rho >= rho* the LMI only decreases, so lambda* still certifies rho",
