@@ -197,6 +197,8 @@ class Derivation:
     steps: list[Step] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
     result_steps: dict[str, int] = field(default_factory=dict)
+    #: result name -> its LaTeX label (``\eta_{\mathrm{crit}}``) when the name alone would not do
+    result_labels: dict[str, str] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
     _last: Any = field(default=None, repr=False, compare=False)
 
@@ -240,13 +242,16 @@ class Derivation:
         self.steps.append(Step("positive", expr, sp.S.Zero, reason, display=_check_display(display)))
         return self
 
-    def result(self, name: str, value: Any, step: int | None = None) -> "Derivation":
+    def result(self, name: str, value: Any, step: int | None = None, label: str | None = None) -> "Derivation":
         """Record a named result (a SymPy expression) for other code to use; check() ties it to
         the step it is the lhs or rhs of, and renderings mark it *stated* when there is none.
         ``step`` names the step (an index into ``steps``; -1: the step added last) when several
         steps have a side of that value (e.g. two differences that are both 0); the result must
-        then be a side of that step, or it is *stated*."""
+        then be a side of that step, or it is *stated*.  ``label``: the result's symbol in LaTeX
+        (``\eta_{\mathrm{crit}}``), printed instead of the name."""
         self.results[name] = value
+        if label is not None:
+            self.result_labels[name] = _check_display(label)
         if step is not None:
             self.result_steps[name] = step % len(self.steps) if self.steps else step
         return self
