@@ -140,7 +140,9 @@ def fast_reference(tmp_path_factory) -> dict[str, bytes]:
 def test_a_signal_while_notes_writes_leaves_every_file_old_or_new(tmp_path, sig, fast_reference):
     new = fast_reference
     pngs = sorted(k for k in new if k.endswith(".png"))
-    assert len(pngs) == 8 and all(new[k].endswith(PNG_END) for k in pngs)
+    from verify.figures import FIGURES
+
+    assert len(pngs) == len(FIGURES) and all(new[k].endswith(PNG_END) for k in pngs)
     old = dict(new)
     for k, other in zip(pngs, pngs[1:] + pngs[:1]):  # old PNGs: valid, but each another figure's
         old[k] = new[other]
