@@ -53,6 +53,7 @@ import sympy as sp
 from derive.decide import (SIMPLIFY_OPS, TIE_OPS, _canonical, _difference, _domain, _floats, _same_interval,
                            _same_value, _sides, _simplified, _solve_set, _symbolic_shape, _tie, _too_large, _zero)
 from derive.render import assumption_latex, parts, step_symbols
+from derive.typeset import latex as _latex
 from derive.spot_check import spot_check
 from derive.steps import PASSING, DerivationCheck, ResultCheck, Step, StepCheck, _check_display
 
@@ -243,12 +244,12 @@ class Derivation:
         return self
 
     def result(self, name: str, value: Any, step: int | None = None, label: str | None = None) -> "Derivation":
-        """Record a named result (a SymPy expression) for other code to use; check() ties it to
+        r"""Record a named result (a SymPy expression) for other code to use; check() ties it to
         the step it is the lhs or rhs of, and renderings mark it *stated* when there is none.
         ``step`` names the step (an index into ``steps``; -1: the step added last) when several
         steps have a side of that value (e.g. two differences that are both 0); the result must
         then be a side of that step, or it is *stated*.  ``label``: the result's symbol in LaTeX
-        (``\eta_{\mathrm{crit}}``), printed instead of the name."""
+        (``\\eta_{\\mathrm{crit}}``), printed instead of the name."""
         self.results[name] = value
         if label is not None:
             self.result_labels[name] = _check_display(label)
@@ -263,7 +264,7 @@ class Derivation:
         seen: dict[str, Any] = {}
         for i, s in enumerate(self.steps):
             for sym in sorted(step_symbols(s), key=str):
-                key = sp.latex(sym)
+                key = _latex(sym)
                 if key in seen and seen[key] != sym:
                     if checks[i].status != "failed":
                         checks[i] = StepCheck(s, "failed", "symbols", f"two different symbols print as {key}: "
@@ -299,14 +300,16 @@ class Derivation:
 
     # -- output ---------------------------------------------------------------------
     def to_latex(self, check: DerivationCheck | None = None, standalone: bool = False) -> str:
-        """An ``align*`` block (a compilable document if ``standalone``); every step that is
-        not proved is marked (the check runs when none is passed)."""
+        """LaTeX: a fragment to paste into a paper (each step a paragraph "(k) reason [mark]" and its display,
+        the results, "Checked by SymPy"), or a compilable document if ``standalone``; every step that is not
+        proved is marked (the check runs when none is passed).  See :mod:`derive.render`."""
         from derive.render import derivation_latex
 
         return derivation_latex(self, self.checked(check), standalone=standalone)
 
     def to_markdown(self, check: DerivationCheck | None = None) -> str:
-        """GitHub Markdown with ``$$`` blocks (the check runs when none is passed)."""
+        """Markdown for GitHub (MathJax) and KaTeX: ``$...$`` inline math, display blocks between ``$$`` lines,
+        each step's reason and mark, the results as a list (the check runs when none is passed)."""
         from derive.render import derivation_markdown
 
         return derivation_markdown(self, self.checked(check))
@@ -318,9 +321,19 @@ class Derivation:
         return derivation_json(self, self.checked(check))
 
     def _repr_latex_(self) -> str:
-        from derive.render import step_lines
+        """Jupyter: one display block with the title, the summary and every step with its mark."""
+        from derive.render import derivation_repr_latex
 
-        return "$$\\begin{aligned}\n" + " \\\\\n".join(step_lines(self, self.checked())) + "\n\\end{aligned}$$"
+        return derivation_repr_latex(self, self.checked())
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the Markdown rendering (title, summary, each step with its assumptions and status)."""
+        from derive.render import derivation_markdown
+
+        return derivation_markdown(self, self.checked(), heading="###", comment=False)
+
+    def __repr__(self) -> str:
+        return f"Derivation({self.name!r}: {len(self.steps)} steps, {len(self.results)} results)"
 
 
 def _describe(sym: Any) -> str:

@@ -22,8 +22,10 @@ FORBIDDEN = set("\\{}_^")
 #: escapes for text in a LaTeX paragraph (OT1 fonts lack < > |)
 _LATEX_TEXT = {"&": r"\&", "%": r"\%", "#": r"\#", "~": r"\textasciitilde{}", "<": r"\textless{}",
                ">": r"\textgreater{}", "|": r"\textbar{}", "$": r"\$"}
-_LATEX_CODE = {**_LATEX_TEXT, "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_",
-               "^": r"\textasciicircum{}", "-": "-{}"}
+_LATEX_CODE = {**_LATEX_TEXT, "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_\allowbreak{}",
+               "^": r"\textasciicircum{}", "-": "-{}", ".": r".\allowbreak{}", "/": r"/\allowbreak{}",
+               "<": "<", ">": ">", "|": "|"}  # the typewriter font has < > | (the roman OT1 font does not)
+# (code may break after . _ / like a URL: a long `torch.optim.Adam` never runs off the line)
 #: Markdown characters that could start markup in running text
 _MD_TEXT = re.compile(r"([*\[\]<>|#])")
 
@@ -80,7 +82,7 @@ def check(s: str) -> str:
 #: ASCII pseudo-math in running text: a Greek letter's name, a relation, a fraction or power, a function call
 _PSEUDO_MATH = re.compile(
     r"\b(?:alpha|beta|gamma|delta|epsilon|eps|eta|theta|lambda|lam|mu|nu|rho|sigma|tau|kappa|omega|phi|psi|xi|zeta|"
-    r"pi|chi)(?:_?\w*)?\b"
+    r"pi|chi)(?:\d+|_\w+)?\b"
     r"|[<>]=?|(?<![-=])=(?!=)|!=|->|\*\*|\d\s*/\s*\w|\w\s*/\s*\d"
     r"|\b(?:sqrt|exp|log|sin|cos|tanh|abs|max|min)\(")
 
@@ -119,9 +121,32 @@ def to_markdown(s: str) -> str:
     return "".join(parts)
 
 
+_GREEK_UNICODE = dict(zip(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta kappa lambda mu nu xi pi rho sigma tau phi varphi chi "
+    "psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega".split(),
+    "αβγδεεζηθκλμνξπρστφφχψωΓΔΘΛΞΠΣΦΨΩ"))
+_SYMBOLS = {"to": "→", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "infty": "∞",
+            "cdot": "·", "times": "×", "pm": "±", "approx": "≈", "in": "∈", "ll": "≪", "gg": "≫", "sim": "~",
+            "lVert": "‖", "rVert": "‖", "|": "‖", "max": "max", "min": "min", "log": "log", "exp": "exp",
+            ",": " ", ";": " ", "quad": "  ", " ": " "}
+
+
+def _math_plain(tex: str) -> str:
+    """A readable approximation of inline LaTeX for a terminal: Greek letters and relations as Unicode,
+    \\sqrt{x} as √x, \\hat x as x̂, \\mathrm{wd} as wd, subscripts as _x; anything else as written."""
+    tex = re.sub(r"\\sqrt\{([^{}]*)\}", r"√\1", tex)
+    tex = re.sub(r"\\hat\s*\\?([A-Za-z]+)", lambda m: _GREEK_UNICODE.get(m.group(1), m.group(1)) + "\u0302", tex)
+    tex = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", r"\1", tex)
+    tex = re.sub(r"\\([A-Za-z]+|[|,; ])", lambda m: _GREEK_UNICODE.get(m.group(1), _SYMBOLS.get(m.group(1), m.group(0))),
+                 tex)
+    tex = re.sub(r"_\{([^{}]*)\}", r"_\1", tex)
+    return tex
+
+
 def to_plain(s: str) -> str:
-    """For a terminal: the spans' contents without their delimiters (math stays LaTeX source)."""
-    return "".join(body for _, body in segments(s))
+    """For a terminal: text and code as written, math made readable (:func:`_math_plain`: Greek letters and
+    relations as Unicode; what it does not know stays LaTeX source)."""
+    return "".join(_math_plain(body) if kind == "math" else body for kind, body in segments(s))
 
 
 def _short(s: str, n: int = 60) -> str:

@@ -50,6 +50,9 @@ class StepCheck:
     def ok(self) -> bool:
         return self.status in PASSING
 
+    def __repr__(self) -> str:
+        return f"StepCheck({self.step.kind}: {self.status} by {self.method})"
+
 
 @dataclass(frozen=True)
 class ResultCheck:
@@ -78,6 +81,20 @@ class DerivationCheck:
     def result_status(self, name: str) -> ResultCheck | None:
         return next((r for r in self.results if r.name == name), None)
 
+    def __repr__(self) -> str:
+        return f"DerivationCheck({self.name!r}: {self.summary() or 'no steps'}; {'ok' if self.ok else 'NOT ok'})"
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: a table of the steps (number, kind, status, method) and how the results are tied."""
+        out = [f"**{_md_cell(self.name)}**: {_md_cell(self.summary() or 'no steps')}", "",
+               "| step | kind | status | method |", "|---:|---|---|---|"]
+        out += [f"| {i} | {s.step.kind} | {_md_cell(s.status)} | {_md_cell(s.method)} |"
+                for i, s in enumerate(self.steps, 1)]
+        if self.results:
+            out += ["", "| result | status | step |", "|---|---|---:|"]
+            out += [f"| `{r.name}` | {r.status} | {'' if r.step is None else r.step + 1} |" for r in self.results]
+        return "\n".join(out) + "\n"
+
     def summary(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in ("proved", "spot-checked", "given", "undecided", "failed") if self.count(s)]
         stated = sum(r.status == "stated" for r in self.results)
@@ -103,3 +120,8 @@ def _check_display(display: Any) -> str | None:
             raise ValueError(f"display={display!r} states a relation ({tok.strip()}): a display is only a name for "
                              "the checked left-hand side (e.g. 'P(1)'); put the claim itself in the step")
     return display
+
+
+def _md_cell(s: str) -> str:
+    """Text for a Markdown table cell: pipes and Markdown characters escaped."""
+    return re.sub(r"([|*_`\\\[\]<>])", r"\\\1", str(s))

@@ -74,9 +74,10 @@ def test_renderings_mark_unproved_steps():
     d.equal(x, x + 1, "oops")
     c = d.check()
     tex = d.to_latex(c, standalone=True)
-    assert "\\begin{align*}" in tex and "\\documentclass" in tex and "FAILED" in tex and "[given]" in tex
+    assert "\\begin{equation*}" in tex and "\\documentclass" in tex and "FAILED" in tex and "[given]" in tex
+    assert "Text with $x$." in tex  # the summary's math is math, not escaped text
     md = d.to_markdown(c)
-    assert md.count("```math") == 1 and "\\begin{aligned}" in md and "FAILED" in md
+    assert "```math" not in md and md.count("\n$$\n") == 2 * 3 and "\\begin{aligned}" in md and "FAILED" in md
     js = d.to_json(c)
     assert [s["status"] for s in js["steps"]] == ["given", "proved", "failed"] and js["ok"] is False
     assert d._repr_latex_().startswith("$$")

@@ -130,4 +130,4 @@ def test_derivation_checks():
     assert c.ok, [(s.step.reason, s.status, s.detail) for s in c.steps if not s.ok]
     assert c.count("failed") == 0 and c.count("undecided") == 0 and c.count("spot-checked") == 0
     assert all(s.status in ("proved", "given") for s in c.steps)
-    assert "align" in d.to_latex() and "```math" in d.to_markdown()
+    assert "aligned" in d.to_latex() and "\n$$\n" in d.to_markdown()

@@ -85,6 +85,28 @@ class CheckResult:
                 "spot_checked": self.spot_checked}
 
 
+class CheckTable(list):
+    """The results of :func:`run`: a plain list of :class:`CheckResult` (``ldyn verify`` prints
+    :func:`table` of it, ``--json`` each row's ``to_json()``), shown as a table in a terminal and in Jupyter."""
+
+    def __repr__(self) -> str:
+        return table(self)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: check, compared, error, tolerance, status; the last line counts passed and failed."""
+        def cell(s: str) -> str:
+            return str(s).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+        out = ["| check | compared | error | tolerance | status |", "|---|---|---:|---:|---|"]
+        for r in self:
+            status = "**FAIL**" if r.status == "fail" else "pass"
+            if r.spot_checked:
+                status += f" ({r.spot_checked} spot-checked)"
+            out.append(f"| {cell(r.check)} | {cell(r.compared)} | {r.error:.2e} | {r.tolerance:.1e} | {status} |")
+        passed = sum(r.status == "pass" for r in self)
+        return "\n".join(out) + f"\n\n{passed} passed, {len(self) - passed} failed\n"
+
+
 def relative_error(a, b) -> float:
     """max |a − b| / max(1, max |b|): relative for large values, absolute near zero."""
     import numpy as np
@@ -138,7 +160,7 @@ def select(names: list[str] | None) -> list[str]:
     return chosen
 
 
-def run(names: list[str] | None = None) -> list[CheckResult]:
+def run(names: list[str] | None = None) -> CheckTable:
     """Run the selected groups; a check that raises is reported as failed, not hidden.  A GROUP/CHECK
     name keeps the checks of GROUP whose names start with it; one that matches no check is UnknownCheck
     (a KeyError) naming the group's closest checks (they are known only once the group has run)."""
@@ -163,7 +185,7 @@ def run(names: list[str] | None = None) -> list[CheckResult]:
         if group not in crashed and not any(g == group and r.check.startswith(w) for g, r in ran):
             known = [r.check for g, r in ran if g == group]
             raise UnknownCheck(f"unknown check {w!r}; closest known: {_closest(w, known or [group])}")
-    return [r for g, r in ran if g in whole or g in crashed or any(r.check.startswith(w) for w in wanted)]
+    return CheckTable(r for g, r in ran if g in whole or g in crashed or any(r.check.startswith(w) for w in wanted))
 
 
 def table(results: list[CheckResult]) -> str:
