@@ -37,7 +37,7 @@ def test_momentum_tuning_is_proved_except_the_tunings_it_names(tuning):
 
 def test_lambda_mu_is_critically_damped_not_complex(tuning):
     d, _ = tuning
-    reasons = [s.reason for s in d.steps if "lambda = mu" in s.reason]
+    reasons = [s.reason for s in d.steps if r"\lambda = \mu" in s.reason]
     assert reasons and all("complex roots" not in r for r in reasons)
     assert any("double root" in r and "critically damped" in r for r in reasons)
     # exactly, for kappa = 8 (s = 5): eta = 4/25, beta = 3/7, x = eta mu = 4/25; discriminant of Nesterov's polynomial

@@ -196,6 +196,7 @@ class CertificateCheck:
     reason: str                         # one line
     P_pivots: tuple                     # exact LDLᵀ pivots of P (all > 0 iff P ≻ 0)
     lmi_pivots: tuple                   # exact LDLᵀ pivots of −LMI (all >= 0 iff LMI ⪯ 0)
+    prose: str = ""                     # the same verdict in the prose markup ($math$), for a page's summary
 
 
 def _require_exact(M: sp.Matrix, what: str) -> None:
@@ -231,26 +232,70 @@ def check_certificate(lmi_: LMI, P: Any, multipliers: Any, rho: Any = None) -> C
     try:
         _, ppiv = ldl(P)
     except NotSemidefinite as e:
-        return CertificateCheck(False, f"P is not positive definite: {e}", e.pivots, ())
+        return CertificateCheck(False, f"P is not positive definite: {e}", e.pivots, (),
+                                "$P$ is not positive definite: " + _zero_pivot(e, "P"))
     bad = next((k for k, d in enumerate(ppiv) if not d > 0), None)
     if bad is not None:
-        return CertificateCheck(False, f"P is not positive definite: pivot {bad + 1} is {ppiv[bad]}", ppiv, ())
+        return CertificateCheck(False, f"P is not positive definite: pivot {bad + 1} is {ppiv[bad]}", ppiv, (),
+                                f"$P$ is not positive definite: ${_pivot_tex('P', bad)} = {sp.latex(ppiv[bad])}$")
     neg = next((k for k, v in enumerate(lams) if v < 0), None)
     if neg is not None:
         return CertificateCheck(False, f"multiplier {neg + 1} ({lmi_.blocks[neg].name}) is {lams[neg]} < 0",
-                                ppiv, ())
+                                ppiv, (),
+                                f"the IQC weight ${_weight_tex(lmi_.blocks[neg].name)} = {sp.latex(lams[neg])}$ is "
+                                "negative")
     M = -lmi_.matrix(P, lams)
     try:
         _, mpiv = ldl(M)
     except NotSemidefinite as e:
         return CertificateCheck(False, f"the LMI is not negative semidefinite at rho = {lmi_.rho}: {e}", ppiv,
-                                e.pivots)
+                                e.pivots, f"the LMI is not negative semidefinite at $\\rho = {sp.latex(lmi_.rho)}$: "
+                                + _zero_pivot(e, _NEG_LMI))
     bad = next((k for k, d in enumerate(mpiv) if d < 0), None)
     if bad is not None:
         return CertificateCheck(False, f"the LMI is not negative semidefinite at rho = {lmi_.rho}: pivot {bad + 1} "
-                                f"of -LMI is {mpiv[bad]} < 0", ppiv, mpiv)
+                                f"of -LMI is {mpiv[bad]} < 0", ppiv, mpiv,
+                                f"the LMI is not negative semidefinite at $\\rho = {sp.latex(lmi_.rho)}$: "
+                                f"${_pivot_tex(_NEG_LMI, bad)} = {sp.latex(mpiv[bad])} < 0$")
     return CertificateCheck(True, f"P > 0 ({N} positive pivots), multipliers >= 0, LMI <= 0 ({len(mpiv)} pivots "
-                            f">= 0) at rho = {lmi_.rho}: exact", ppiv, mpiv)
+                            f">= 0) at rho = {lmi_.rho}: exact", ppiv, mpiv,
+                            f"$P \\succ 0$ ({_entries(N)} of its $LDL^T$ diagonal positive), every IQC weight "
+                            f"$\\lambda_j \\ge 0$ and $\\mathcal{{L}} \\preceq 0$ ({_entries(len(mpiv))} of the "
+                            f"diagonal of $-\\mathcal{{L}}$ nonnegative) at $\\rho = {sp.latex(lmi_.rho)}$, exactly")
+
+
+def _entries(n: int) -> str:
+    """For prose: ``the one entry`` or ``all 3 entries``."""
+    return "the one entry" if n == 1 else f"all {n} entries"
+
+
+#: the LaTeX name of the negated LMI, whose pivots are checked
+_NEG_LMI = r"-\mathcal{L}"
+
+
+def _pivot_tex(tex: str, k: int) -> str:
+    """The LaTeX name of pivot ``k`` (0-based) of the matrix named ``tex``: ``d^{(P)}_{1}``."""
+    return f"d^{{({tex})}}_{{{k + 1}}}"
+
+
+def _zero_pivot(e: "NotSemidefinite", tex: str) -> str:
+    """A :class:`NotSemidefinite` in the prose markup."""
+    return (f"${_pivot_tex(tex, e.index)} = 0$ with a nonzero entry in row {e.other + 1} below it, so the matrix is "
+            "not semidefinite")
+
+
+def _block_tex(name: str) -> str:
+    """An IQC block's name in LaTeX, upright: ``sector(u1)`` -> ``\\mathrm{sector}(u_{1})``."""
+    kind, _, arg = name.partition("(")
+    arg = arg.rstrip(")")
+    arg = f"u_{{{arg[1:]}}}" if arg[1:].isdigit() else arg
+    head = r"\mathrm{sector}" if kind == "sector" else r"\text{" + kind + "}"
+    return f"{head}({arg})"
+
+
+def _weight_tex(name: str) -> str:
+    """The multiplier of an IQC block in LaTeX: ``\\lambda_{\\mathrm{sector}(u)}``."""
+    return f"\\lambda_{{{_block_tex(name)}}}"
 
 
 # -- derivations ---------------------------------------------------------------------------
@@ -271,7 +316,7 @@ def _quadratic_form_matrix(l: LMI, P: sp.Matrix, lams: list) -> sp.Matrix:
     return (sp.hessian(sp.expand(q), list(x) + list(u)) / 2).applyfunc(sp.expand)
 
 
-def _pivot_steps(d: Derivation, M: sp.Matrix, name: str, tex: str, strict: bool) -> bool:
+def _pivot_steps(d: Derivation, M: sp.Matrix, tex: str, strict: bool) -> bool:
     """Append "M = Lw diag(d) Lwᵀ" and one step per pivot (> 0 if ``strict``, else > 0 or = 0 with a zero
     column); a failing pivot is appended as the failing claim it is.  Returns whether all passed."""
     try:
@@ -279,21 +324,23 @@ def _pivot_steps(d: Derivation, M: sp.Matrix, name: str, tex: str, strict: bool)
     except NotSemidefinite as e:
         k, j = e.index, e.other
         idx = list(range(k + 1)) + [j]
-        d.positive(M.extract(idx, idx).det(), f"{name}: pivot {k + 1} is 0 but row {j + 1} below it is not, so this "
-                   "principal minor would have to be >= 0 for a semidefinite matrix (it is not)",
+        d.positive(M.extract(idx, idx).det(), f"${tex}$: ${_pivot_tex(tex, k)} = 0$ but row {j + 1} below it is "
+                   r"not zero, so this principal minor would have to be $\ge 0$ for a semidefinite matrix (it is not)",
                    display=f"\\det\\left({tex}\\right)_{{[{','.join(str(i + 1) for i in idx)}]}}")
         return False
     d.equal(M, sp.MatMul(sp.ImmutableMatrix(Lw), sp.ImmutableMatrix(sp.diag(*piv)), sp.ImmutableMatrix(Lw.T),
                          evaluate=False),
-            f"exact symmetric elimination (LDL^T, no reordering) of {name}; by Sylvester's law of inertia its "
-            "signature is that of the pivots", display=tex)
+            f"exact symmetric elimination of ${tex}$ " + r"($LDL^T$, no reordering); by Sylvester's law of inertia "
+            r"its signature is that of the diagonal entries $d_k$", display=tex)
     ok = True
     for k, v in enumerate(piv):
         if v == 0 and not strict:
-            d.equal(v, 0, f"pivot {k + 1} of {name} is 0 and its column below is 0 (allowed: semidefinite)",
-                    display=f"d^{{({tex})}}_{{{k + 1}}}")
+            d.equal(v, 0, f"entry {k + 1} of the diagonal of ${tex}$ is 0 and so is its column below it (allowed "
+                    "in a semidefinite matrix)", display=_pivot_tex(tex, k))
         else:
-            d.positive(v, f"pivot {k + 1} of {name}", display=f"d^{{({tex})}}_{{{k + 1}}}")
+            d.positive(v, f"entry {k + 1} of the exact diagonal of ${tex}$: "
+                       + (r"$P \succ 0$ needs every entry positive" if strict else
+                          f"a nonzero entry has to be positive for ${tex} \\succeq 0$"), display=_pivot_tex(tex, k))
             ok = ok and v > 0
     return ok
 
@@ -315,33 +362,38 @@ def certificate_derivation(rule_name: str, values: dict, mu: Any, L: Any, iqc: s
     lams = [exact(v, "multiplier") for v in multipliers]
     check = check_certificate(l, P, lams)  # refuses bad shapes / non-symmetric P before any page is built
     d = Derivation(f"certificate-{rule.name}", f"{ss.rule.title}: a certified rate over S(mu, L)",
-                   summary=(f"Lyapunov certificate (LRP Theorem 4) with the {iqc} IQC for f in S({l.mu}, {l.L}): "
-                            f"{check.reason}."),
+                   summary=(f"Lyapunov certificate (LRP Theorem 4) with the {iqc} IQC for "
+                            f"$f \\in S({sp.latex(l.mu)}, {sp.latex(l.L)})$: {check.prose}."),
                    references=[_LRP])
     named = {s: v for s, v in ss.values}
     sd = state_space_derivation(rule, {k: named[s] for k, s in rule.hyper.items() if s in named})
     d.steps.extend(sd.steps)
     d.given(sp.Symbol("f"), sp.Symbol(f"S({l.mu},{l.L})"),
-            f"f is L-smooth and mu-strongly convex, mu = {l.mu}, L = {l.L}; the {iqc} IQC"
-            + (" (sector and rho-weighted off-by-one, LRP Lemma 10, rho <= 1)" if iqc == "off-by-one" else "")
-            + " holds for the shifted signals (y - y*, u - u*)", relation="in")
+            r"$f$ is $L$-smooth and $\mu$-strongly convex, " + f"$\\mu = {sp.latex(l.mu)}$, $L = {sp.latex(l.L)}$; "
+            f"the {iqc} IQC"
+            + (r" (sector and $\rho$-weighted off-by-one, LRP Lemma 10, $\rho \le 1$)" if iqc == "off-by-one" else "")
+            + r" holds for the shifted signals $(y - y^*, u - u^*)$", relation="in")
     d.equal(l.matrix(P, lams), _quadratic_form_matrix(l, P, lams),
-            "the LMI [[A^T P A - rho^2 P, A^T P B], [B^T P A, B^T P B]] + sum_j lambda_j [C_j, D_j]^T M [C_j, D_j] "
-            "equals half the Hessian of V(A x + B u) - rho^2 V(x) + sum_j lambda_j z_j^T M z_j",
+            r"the LMI is the matrix of the quadratic form $V(\hat A x + \hat B w) - \rho^2 V(x) + \sum_j \lambda_j "
+            r"z_j^T M_j z_j$ in $(x, w)$, with $V(x) = x^T P x$ and the IQC outputs $z_j$: recomputed independently "
+            "as half its Hessian",
             display=r"\mathcal{L}(P, \lambda)")
-    ok = _pivot_steps(d, P, "P", "P", strict=True)
+    ok = _pivot_steps(d, P, "P", strict=True)
     for blk, lam in zip(l.blocks, lams):
         if lam == 0:
-            d.equal(lam, 0, f"the multiplier of {blk.name} is 0 (block unused)", display=f"\\lambda_{{{blk.name}}}")
+            d.equal(lam, 0, f"the IQC block ${_block_tex(blk.name)}$ is not used: its weight is 0",
+                    display=_weight_tex(blk.name))
         else:
-            d.positive(lam, f"the multiplier of {blk.name} is positive", display=f"\\lambda_{{{blk.name}}}")
+            d.positive(lam, f"the weight of the IQC block ${_block_tex(blk.name)}$ is not 0, and LRP Theorem 4 "
+                       "needs it nonnegative", display=_weight_tex(blk.name))
             ok = ok and lam > 0
-    ok = _pivot_steps(d, -l.matrix(P, lams), "-LMI", r"-\mathcal{L}", strict=False) and ok
+    ok = _pivot_steps(d, -l.matrix(P, lams), _NEG_LMI, strict=False) and ok
     if ok and check.ok:
         rate = sp.Symbol("rate", positive=True)
-        d.given(rate, l.rho, "LRP Theorem 4: P > 0, lambda >= 0 and LMI <= 0 give ||xi_k - xi*|| <= sqrt(cond P) "
-                "rho^k ||xi_0 - xi*|| for every f in S(mu, L) (all three checked above, exactly)")
-        d.result("rate", l.rho)
+        d.given(rate, l.rho, r"LRP Theorem 4: $P \succ 0$, $\lambda \ge 0$ and $\mathcal{L} \preceq 0$ give "
+                r"$\|\xi_k - \xi^*\| \le \sqrt{\operatorname{cond} P}\,\rho^k \|\xi_0 - \xi^*\|$ for every "
+                r"$f \in S(\mu, L)$ (all three checked above, exactly)")
+        d.result("rate", l.rho, label=r"\rho")
     return d
 
 
@@ -370,47 +422,57 @@ def gd_certificate() -> Derivation:
     d.steps.extend(state_space_derivation(rule, {"weight_decay": 0}, partial=True).steps)
     Mx = sp.Matrix([[1 - rho**2 - 2 * lam * L * m, lam * (L + m) - alpha],
                     [lam * (L + m) - alpha, alpha**2 - 2 * lam]])
-    d.equal(l.matrix(sp.Matrix([[1]]), [lam]), Mx, "the sector LMI with P = 1 (it is homogeneous in (P, lambda): "
-            "any P > 0 scales to 1)", display=r"\mathcal{L}(\lambda)")
+    d.equal(l.matrix(sp.Matrix([[1]]), [lam]), Mx, r"the sector LMI with $P = 1$: it is homogeneous in $(P, \lambda)$, "
+            r"so any $P > 0$ scales to 1", display=r"\mathcal{L}(\lambda)")
     for h, name in ((m, "m"), (L, "L")):
         v = sp.Matrix([1, h])
         d.equal((v.T * Mx * v)[0, 0], (1 - alpha * h) ** 2 - rho**2,
-                f"necessity: on f = {name} y^2/2 (in S(m, L)) u = {name} y makes the sector term vanish, so "
-                f"LMI <= 0 forces rho^2 >= (1 - eta {name})^2 whatever lambda",
+                f"necessity: on $f = {name} y^2/2$ (in $S(m, L)$) the gradient $u = {name} y$ makes the sector term "
+                f"vanish, so " + r"$\mathcal{L} \preceq 0$ forces " + f"$\\rho^2 \\ge (1 - \\eta {name})^2$ "
+                r"whatever $\lambda$",
                 display=f"(1, {name})\\,\\mathcal{{L}}(\\lambda)\\,(1, {name})^T")
     c2, c1, c0 = sp.Poly(sp.expand(Mx.det()), lam).all_coeffs()
-    d.equal(Mx.det(), c2 * lam**2 + c1 * lam + c0, "the determinant: a quadratic in lambda with leading "
-            "coefficient -(L - m)^2 < 0 (concave)", display=r"\det\mathcal{L}(\lambda)")
+    d.equal(Mx.det(), c2 * lam**2 + c1 * lam + c0, r"the determinant is a quadratic in $\lambda$ with leading "
+            r"coefficient $-(L - m)^2 < 0$ (concave)", display=r"\det\mathcal{L}(\lambda)")
     d.equal(c1**2 - 4 * c2 * c0, 4 * (rho**2 - (1 - alpha * m) ** 2) * (rho**2 - (1 - alpha * L) ** 2),
-            "its discriminant: zero exactly at rho = |1 - eta m| and rho = |1 - eta L|",
+            r"its discriminant factors, and vanishes exactly at $\rho = |1 - \eta m|$ and $\rho = |1 - \eta L|$",
             display=r"\operatorname{disc}_\lambda")
     lams = {}
     for case, (rstar, lstar, w, sub, what) in enumerate((
             (1 - alpha * m, alpha * (1 - alpha * m) / (L - m), sp.Matrix([m, -1]), 2 / ((1 + s) * (2 * m + dl)),
-             "eta < 2/(L + m), written eta = 2/((1 + s)(L + m)), s > 0"),
+             r"$\eta < 2/(L + m)$, written $\eta = 2/((1 + s)(L + m))$ with $s > 0$"),
             (alpha * L - 1, alpha * (alpha * L - 1) / (L - m), sp.Matrix([L, -1]), 2 * (1 + s) / (2 * m + dl),
-             "eta > 2/(L + m), written eta = 2(1 + s)/(L + m), s > 0"))):
-        pos = {alpha: sub, L: m + dl}
+             r"$\eta > 2/(L + m)$, written $\eta = 2(1 + s)/(L + m)$ with $s > 0$"))):
+        pos, other = {alpha: sub, L: m + dl}, "L" if case == 0 else "m"
         coef = sp.factor(-(Mx.subs({rho: rstar, lam: lstar}))[1, 1])
         d.solution(sp.Eq(c2 * lam**2 + c1 * lam + c0, 0).subs(rho, rstar), lam, lstar,
-                   f"case {case + 1}: at rho = {sp.sstr(rstar)} the determinant has the double root lambda*")
+                   f"case {case + 1}: the discriminant vanishes at $\\rho = {sp.latex(rstar)}$, so there the "
+                   r"determinant has a double root $\lambda^*$")
         d.equal(Mx.subs({rho: rstar, lam: lstar}), -coef * (w * w.T),
-                f"case {case + 1}: there the LMI is rank one, -c w w^T", display=r"\mathcal{L}(\lambda^*)")
-        d.positive(coef.subs(pos), f"case {case + 1} ({what}; L = m + delta): c > 0, so LMI <= 0",
+                f"case {case + 1}: at the double root the determinant vanishes and the LMI collapses to rank one, "
+                f"$-c\\,ww^T$ with $w = ({sp.latex(w[0])}, -1)^T$", display=r"\mathcal{L}(\lambda^*)")
+        d.positive(coef.subs(pos), f"case {case + 1} ({what}; " + r"$L = m + \delta$): $c > 0$, so "
+                   r"$\mathcal{L} = -c\,ww^T \preceq 0$",
                    display="c")
-        d.positive(lstar.subs(pos), f"case {case + 1}: lambda* > 0", display=r"\lambda^*")
+        d.positive(lstar.subs(pos), f"case {case + 1}: " + r"$\lambda^* > 0$, an admissible weight",
+                   display=r"\lambda^*")
         d.positive((rstar - (1 - alpha * L) if case == 0 else rstar - (1 - alpha * m)).subs(pos),
-                   f"case {case + 1}: rho* exceeds the other bound's positive side", display=r"\rho^* - (1 - \eta h)")
+                   f"case {case + 1}: " + r"$\rho^*$ exceeds the other factor " + f"$1 - \\eta {other}$",
+                   display=r"\rho^* - (1 - \eta h)")
         d.positive((rstar + (1 - alpha * L) if case == 0 else rstar + (1 - alpha * m)).subs(pos),
-                   f"case {case + 1}: and its negative side, so rho* = max(|1 - eta m|, |1 - eta L|)",
+                   f"case {case + 1}: and its negative " + f"$-(1 - \\eta {other})$, so "
+                   r"$\rho^* = \max(|1 - \eta m|, |1 - \eta L|)$",
                    display=r"\rho^* + (1 - \eta h)")
         lams[case] = lstar
     d.equal(Mx.subs(alpha, 2 / (L + m)).subs({rho: (L - m) / (L + m), lam: 2 / (L + m) ** 2}), sp.zeros(2, 2),
-            "eta = 2/(L + m): both thresholds meet at rho = (L - m)/(L + m), lambda = 2/(L + m)^2 gives LMI = 0",
+            r"at $\eta = 2/(L + m)$ both thresholds meet at $\rho = (L - m)/(L + m)$, and $\lambda = 2/(L + m)^2$ "
+            r"gives $\mathcal{L} = 0$",
             display=r"\mathcal{L}\big|_{\eta = 2/(L+m)}")
     r0 = sp.Symbol("rho_0", positive=True)
     d.equal(Mx - Mx.subs(rho, r0), sp.Matrix([[r0**2 - rho**2, 0], [0, 0]]),
-            "monotone in rho: for rho >= rho* the LMI only decreases, so lambda* still certifies rho",
+            r"monotone in $\rho$: for $\rho \ge \rho^*$ the LMI only decreases, so $\lambda^*$ still certifies "
+            r"$\rho$",
             display=r"\mathcal{L}_\rho - \mathcal{L}_{\rho_0}")
-    d.result("lambda_small_step", lams[0]).result("lambda_large_step", lams[1])
+    d.result("lambda_small_step", lams[0], label=r"\lambda^*_{\mathrm{small}}")
+    d.result("lambda_large_step", lams[1], label=r"\lambda^*_{\mathrm{large}}")
     return d

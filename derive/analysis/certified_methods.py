@@ -47,16 +47,16 @@ def _page(key: str, name: str, title: str, summary: str) -> Derivation:
 
 def nesterov_certificate() -> Derivation:
     return _page("nesterov", "certificate-nesterov",
-                 "Nesterov's method over smooth strongly convex functions: a certified rate at kappa = 10",
-                 "Nesterov's method (look-ahead form) with lr = 1/10 and momentum 13/25 (the standard tuning "
-                 "(sqrt(kappa)-1)/(sqrt(kappa)+1) = 0.5195 rounded) converges at rate 0.753 on every 10-smooth, "
-                 "1-strongly convex function; on quadratics its rate is 0.684, and Nesterov's own bound "
-                 "sqrt(1 - 1/sqrt(kappa)) is 0.827.")
+                 r"Nesterov's method over smooth strongly convex functions: a certified rate at $\kappa = 10$",
+                 r"Nesterov's method (look-ahead form) with step size $\eta = 1/10$ (`lr`) and momentum "
+                 r"$\beta = 13/25$ (the standard tuning $(\sqrt\kappa - 1)/(\sqrt\kappa + 1) = 0.5195$ rounded) "
+                 r"converges at rate $0.753$ on every $10$-smooth, $1$-strongly convex function; on quadratics its "
+                 r"rate is $0.684$, and Nesterov's own bound $\sqrt{1 - 1/\sqrt\kappa}$ is $0.827$.")
 
 
 def triple_momentum_certificate() -> Derivation:
     return _page("triple-momentum", "certificate-triple-momentum",
-                 "The triple momentum method: a certified rate at kappa = 10",
-                 "The triple momentum method (Van Scoy, Freeman & Lynch 2018), tuned for kappa = 10 to 4 "
-                 "decimals, converges at rate 0.685 on every 10-smooth, 1-strongly convex function; its "
-                 "designed rate is 1 - 1/sqrt(10) = 0.6838.")
+                 r"The triple momentum method: a certified rate at $\kappa = 10$",
+                 r"The triple momentum method (Van Scoy, Freeman & Lynch 2018), tuned for $\kappa = 10$ to 4 "
+                 r"decimals, converges at rate $0.685$ on every $10$-smooth, $1$-strongly convex function; its "
+                 r"designed rate is $1 - 1/\sqrt{10} = 0.6838$.")

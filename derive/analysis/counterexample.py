@@ -212,24 +212,29 @@ def cycle_derivation() -> Derivation:
     y = sp.Symbol("y", real=True)
     d = Derivation("heavy-ball-cycle", "Heavy ball with Polyak's tuning cycles on a function in S(1, 25)",
                    summary=("Lessard, Recht and Packard (2016, §4.6): heavy ball with $\\alpha = 1/9$, "
-                            "$\\beta = 4/9$ (optimal on quadratics with $\\kappa = 25$) has a 3-cycle on a "
-                            "piecewise-quadratic $f \\in S(1, 25)$, so no certificate of any rate $< 1$ exists "
-                            "for it on that class."),
+                            "$\\beta = 4/9$ (optimal on quadratics with $\\kappa = 25$) has a 3-cycle on a function "
+                            "$f \\in S(1, 25)$ that is quadratic on each of three intervals, so no certificate of any "
+                            "rate $< 1$ exists for it on that class."),
                    references=["L. Lessard, B. Recht and A. Packard, Analysis and design of optimization algorithms "
                                "via integral quadratic constraints, SIAM J. Optim. 26(1) (2016), §4.6"])
     gexpr = f.gradient_expr(y)
-    d.given(sp.Function("f")(y), f.function(y), "the function: f' = 25y | y + 24 | 25y - 24 on "
-            "(-oo, 1), [1, 2), [2, oo)", )
-    d.equal(sp.diff(f.function(y), y), gexpr, "its derivative, piece by piece", display="f'(y)")
+    d.given(sp.Function("f")(y), f.function(y), r"the function of LRP, with $f'(y) = 25y$ on $(-\infty, 1)$, "
+            r"$y + 24$ on $[1, 2)$ and $25y - 24$ on $[2, \infty)$")
+    d.equal(sp.diff(f.function(y), y), gexpr, "differentiate each quadratic on its own interval", display="f'(y)")
     for i, b in enumerate(f.breaks):
         d.equal(f.slopes[i] * b + f.intercepts[i], f.slopes[i + 1] * b + f.intercepts[i + 1],
-                f"f' is continuous at y = {b}", display=f"f'({b}^-)")
+                f"the two adjacent quadratics have the same slope at $y = {b}$, so $f'$ is continuous there",
+                display=f"f'({b}^-)")
     for i, s in enumerate(f.slopes):
-        d.equal(sp.Max(1, sp.Min(25, s)), s, f"slope {s} of piece {i + 1} lies in [1, 25] (clamping leaves it)",
+        d.equal(sp.Max(1, sp.Min(25, s)), s,
+                f"the slope ${s}$ on interval {i + 1} lies in " + r"$[1, 25]$, so clamping it to "
+                r"$[m, L]$ leaves it unchanged",
                 display=f"\\mathrm{{clamp}}_{{[1,25]}}({s})")
-    d.given(sp.Symbol("f"), sp.Symbol("S(1,25)"), "a continuous piecewise-linear f' with slopes in [m, L] is "
-            "m-strongly monotone and L-Lipschitz: f is in S(1, 25)")
-    d.solution(sp.Eq(gexpr, 0), y, 0, "the minimizer y* = 0")
+    d.given(sp.Symbol("f"), sp.Symbol("S(1,25)"),
+            r"a continuous $f'$ that is linear on intervals with slopes in $[m, L]$ is "
+            r"$m$-strongly monotone and $L$-Lipschitz: $f \in S(1, 25)$")
+    d.solution(sp.Eq(gexpr, 0), y, 0,
+               r"$f'(0) = 25 \cdot 0 = 0$ and $f$ is strongly convex, so $y^* = 0$ is its minimizer")
     subs = {rule.hyper["lr"]: values["lr"], rule.hyper["momentum"]: values["momentum"]}
     x = sp.Dummy("x")
     g_sub = sp.Lambda(x, gexpr.subs(y, x))
@@ -239,11 +244,12 @@ def cycle_derivation() -> Derivation:
         cur, nxt = states[k], states[(k + 1) % 3]
         step = sp.Matrix(rule.update).subs(subs).subs({theta: cur[0], v: cur[1]}, simultaneous=True)
         lhs = step.replace(rule.oracle, g_sub)
-        d.equal(lhs, sp.Matrix(nxt), f"step {k + 1} of the cycle: the heavy-ball update (alpha = 1/9, beta = 4/9) "
-                f"from (theta, v) = ({cur[0]}, {cur[1]}), gradient at {cyc['points'][k]} (piece "
-                f"{f.piece(cyc['points'][k]) + 1})", display=f"(\\theta, v)_{{{k + 1}}}")
-    d.positive(sp.Abs(states[0][0] - states[1][0]) + sp.Abs(states[0][0]), "the cycle is not the fixed point "
-               "(theta*, v*) = (0, 0): the iterates return every 3 steps and never converge",
+        d.equal(lhs, sp.Matrix(nxt), f"step {k + 1} of the cycle: the heavy-ball update " + r"($\alpha = 1/9$, "
+                r"$\beta = 4/9$) from " + f"$(\\theta, v) = ({sp.latex(cur[0])}, {sp.latex(cur[1])})$, with the "
+                f"gradient at ${sp.latex(cyc['points'][k])}$ on interval {f.piece(cyc['points'][k]) + 1}",
+                display=f"(\\theta, v)_{{{k + 1}}}")
+    d.positive(sp.Abs(states[0][0] - states[1][0]) + sp.Abs(states[0][0]), r"the cycle is not the fixed point "
+               r"$(\theta^*, v^*) = (0, 0)$: the iterates return every 3 steps and never converge",
                display=r"|\theta_1 - \theta_2| + |\theta_1 - \theta^*|")
-    d.result("cycle_start", sp.Matrix(states[0]))
+    d.result("cycle_start", sp.Matrix(states[0]), label=r"(\theta, v)_{\mathrm{start}}")
     return d

@@ -127,39 +127,45 @@ def modified_equation(loss: sp.Expr, params: Sequence[sp.Symbol], order: int = 3
         references=["D. G. T. Barrett and B. Dherin, Implicit Gradient Regularization, ICLR 2021",
                     "E. Hairer, C. Lubich and G. Wanner, Geometric Numerical Integration (2006), chapter IX"])
     d.given("L", loss if loss_tex is None else loss_tex, "the loss")
-    d.equal(sp.Matrix([sp.Derivative(loss, p) for p in params]), grad, "its gradient", display=r"\nabla L")
+    d.equal(sp.Matrix([sp.Derivative(loss, p) for p in params]), grad, "the gradient of the loss", display=r"\nabla L")
     d.given(r"\Phi_\eta(\theta)", r"\theta - \eta \nabla L(\theta)", "one gradient-descent step")
     d.given(r"\dot\theta", "f_0 + \\eta f_1 + \\eta^2 f_2 + \\dots",
-            "ansatz: the modified vector field, a power series in eta")
-    d.equal(sp.Matrix(fields[0]), -grad, "order eta^1: f_0 is the gradient flow", display="f_0")
+            "ansatz: the modified vector field, a power series in $\\eta$")
+    d.equal(sp.Matrix(fields[0]), -grad, "the order $\\eta^1$ of the Lie series, $f_0$, matches the GD step "
+            "$-\\eta\\nabla L$: the gradient flow", display="f_0")
     for n in range(1, order + 1):
-        d.given(f"f_{n}", sp.Matrix(fields[n]), f"defined as minus the eta^{n + 1} coefficient of the Lie series of "
-                + ("f_0" if n == 1 else f"f_0..f_{n - 1}") + ", so that order matches GD (checked below)")
+        d.given(f"f_{n}", sp.Matrix(fields[n]), f"defined as minus the $\\eta^{{{n + 1}}}$ coefficient of the Lie "
+                "series of " + ("$f_0$" if n == 1 else f"$f_0, \\dots, f_{{{n - 1}}}$") + ", so that this order "
+                "matches GD, which stops at $\\eta^1$ (checked below)")
     if order >= 1:
         sq = sum((gi**2 for gi in grad), sp.S.Zero) / 4
         d.equal(sp.Matrix(fields[1]), -sp.Matrix([sp.diff(sq, p) for p in params]),
-                "f_1 is a gradient: implicit gradient regularization", display="f_1")
+                "$f_1 = -\\frac{1}{2}\\nabla^2 L\\,\\nabla L$ is a gradient, since $\\nabla^2 L\\,\\nabla L = "
+                "\\frac{1}{2}\\nabla\\|\\nabla L\\|^2$: implicit gradient regularization", display="f_1")
     modified_loss = loss + eta / 4 * sum((gi**2 for gi in grad), sp.S.Zero)
     if order >= 1:  # the modified loss is defined, and its property checked, only once f_1 exists
-        d.given(r"\tilde L", modified_loss, "the modified loss L + (eta/4)|grad L|^2 (its defining property is "
-                "checked next)")
+        d.given(r"\tilde L", modified_loss, "the modified loss $L + \\frac{\\eta}{4}\\|\\nabla L\\|^2$ (its defining "
+                "property is checked next)")
         d.equal(sp.Matrix(fields[0]) + eta * sp.Matrix(fields[1]),
                 -sp.Matrix([sp.diff(modified_loss, p) for p in params]),
-                "GD follows the gradient flow of the modified loss up to O(eta^2)", display=r"f_0 + \eta f_1")
+                "with $f_0 = -\\nabla L$ and $f_1$ as above, GD follows the gradient flow of the modified loss up to "
+                "$O(\\eta^2)$", display=r"f_0 + \eta f_1")
     vf = [sp.expand(sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero)) for i in range(len(params))]
-    d.given(r"\tilde f", vf, f"the modified field: the ansatz truncated after eta^{order}, with the f_n above")
+    d.given(r"\tilde f", vf, f"the modified field: the ansatz truncated after $\\eta^{{{order}}}$, with the $f_n$ "
+            "above")
     total = [sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero) for i in range(len(params))]
     display = r"\varphi^{\tilde f}_\eta(\theta) \bmod \eta^{%d}" % (order + 2)
     if sum(sp.count_ops(e) for e in total) <= DIRECT_CHECK_OPS:
         d.equal(sp.Matrix(flow_map_direct(total, params, order + 1)), theta - eta * grad,
-                f"an independent expansion of the flow of the truncated field reproduces GD up to O(eta^{order + 2})",
+                f"an independent expansion of the flow of the truncated field (the plain Lie series, truncated at "
+                f"each step) reproduces GD up to $O(\\eta^{{{order + 2}}})$",
                 display=display)
     else:
         d.given(display, r"\theta - \eta\nabla L(\theta)", "NOT re-derived independently: the field is too "
                 "large for the direct expansion here (the Lie-series construction above still holds)")
-    d.result("vector_field", vf)
-    d.result("fields", fields)
-    d.result("modified_loss", modified_loss)
+    d.result("vector_field", vf, label=r"\tilde f")
+    d.result("fields", fields, label=r"(f_0, f_1, \dots)")
+    d.result("modified_loss", modified_loss, label=r"\tilde L")
     return d
 
 
@@ -175,11 +181,13 @@ def generic_modified_equation(order: int = 3) -> Derivation:
     if order >= 2:
         # Hairer-Lubich-Wanner (2006), IX.1: explicit Euler, f~ = f - h/2 f'f + h^2/12 (f''(f,f) + 4 f'f'f) + ...
         d.equal(sp.Matrix(d.results["fields"][2]), sp.Matrix([(fpp * f**2 + 4 * fp * fp * f) / 12]),
-                "agrees with the published series for explicit Euler, (f''(f,f) + 4 f'f'f)/12 with f = -L'",
+                "agrees with the published series for explicit Euler (Hairer, Lubich and Wanner, section IX.1), "
+                "$\\frac{1}{12}\\big(f''(f, f) + 4f'f'f\\big)$ with $f = -L'$",
                 display="f_2")
     if order >= 1:
         d.equal(L + eta * sp.Integral(-d.results["fields"][1][0], th), d.results["modified_loss"],
-                "one parameter: the modified loss is L plus eta times an antiderivative of -f_1",
+                "in one parameter every field is a gradient: the modified loss is $L$ plus $\\eta$ times an "
+                "antiderivative of $-f_1$",
                 display=r"L + \eta\int (-f_1)\,d\theta")
     return d
 
@@ -322,30 +330,33 @@ def rule_modified_equation(rule, loss: sp.Expr, params: Sequence[sp.Symbol], ord
                     "A. Ghosh, H. Lyu, X. Zhang and R. Wang, Implicit regularization in heavy-ball momentum "
                     "accelerated stochastic gradient descent, ICLR 2023"])
     d.given(sp.Matrix([sp.Symbol(sp.latex(x) + "^{+}") for x in rule.state]), rule.as_matrix(),
-            "the rule, coordinate-wise; g(x) is the gradient of L at x; lr is eta")
+            "the rule, coordinate-wise; $g(x)$ is the gradient of $L$ at $x$, and the step size `lr` is $\\eta$")
     d.given("L", loss if loss_tex is None else loss_tex, "the loss")
     top = order + 1
     if stateful:
         graph = [sp.expand(sum((V[i][q] * eta**i for i in range(len(V))), sp.S.Zero))
                  for q in range(len(lifted.buffers))]
         d.given(sp.Matrix(lifted.buffers), sp.Matrix(graph),
-                f"the slow manifold V(theta) = V_0 + eta V_1 + ..., solved order by order up to eta^{len(V) - 1}")
+                f"the slow manifold $V(\\theta) = V_0 + \\eta V_1 + \\dots$, solved order by order up to "
+                f"$\\eta^{{{len(V) - 1}}}$ from its invariance under the map")
         deg = len(V) - 1
         res = invariance_residual(lifted, V, deg)
         d.equal(sp.Matrix([e for c in res for e in c]), sp.zeros(len(lifted.buffers) * (deg + 1), 1),
-                f"invariance: V(A(theta, V)) - B(theta, V) vanishes at every order eta^0..eta^{deg} "
-                "(recomputed from the truncated V)", display=r"[\eta^{0..%d}]\,(V\circ A - B)" % deg)
+                f"invariance: $V(A(\\theta, V)) - B(\\theta, V)$ vanishes at every order $\\eta^0, \\dots, "
+                f"\\eta^{{{deg}}}$ (recomputed from the truncated $V$)",
+                display=r"[\eta^{0..%d}]\,(V\circ A - B)" % deg)
     phi_t = [sp.expand(sum((phi[c][i] * eta**c for c in range(top + 1)), sp.S.Zero)) for i in range(len(params))]
     d.given(r"\Phi_\eta(\theta) \bmod \eta^{%d}" % (top + 1), sp.Matrix(phi_t),
-            "theta's one-step map" + (" on the slow manifold, A(theta, V(theta))" if stateful else "")
-            + f", Taylor-expanded to eta^{top}")
+            "the one-step map of $\\theta$" + (" on the slow manifold, $A(\\theta, V(\\theta))$" if stateful else "")
+            + f", Taylor-expanded to $\\eta^{{{top}}}$")
     d.given(r"\dot\theta", "f_0 + \\eta f_1 + \\eta^2 f_2 + \\dots",
-            "ansatz: the modified vector field, a power series in eta, time t = k eta")
-    d.equal(sp.Matrix(fields[0]), sp.Matrix(phi[1]), "order eta^1: f_0 is the map's first-order term",
+            "ansatz: the modified vector field, a power series in $\\eta$, in time $t = k\\eta$")
+    d.equal(sp.Matrix(fields[0]), sp.Matrix(phi[1]), "at order $\\eta^1$ the Lie series is $\\eta f_0$: $f_0$ is the "
+            "map's first-order term",
             display="f_0")
     for n in range(1, order + 1):
-        d.given(f"f_{n}", sp.Matrix(fields[n]), f"defined as the map's eta^{n + 1} coefficient minus that of the "
-                "Lie series of " + ("f_0" if n == 1 else f"f_0..f_{n - 1}") + " (checked below)")
+        d.given(f"f_{n}", sp.Matrix(fields[n]), f"defined as the map's $\\eta^{{{n + 1}}}$ coefficient minus that of "
+                "the Lie series of " + ("$f_0$" if n == 1 else f"$f_0, \\dots, f_{{{n - 1}}}$") + " (checked below)")
     total = [sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero) for i in range(len(params))]
     display = r"\varphi^{\tilde f}_\eta(\theta) \bmod \eta^{%d}" % (top + 1)
     direct = flow_map_poly(total, params, top)
@@ -354,22 +365,24 @@ def rule_modified_equation(rule, loss: sp.Expr, params: Sequence[sp.Symbol], ord
         gap = [(dp - sp.Poly(ph, *gens, domain=dp.domain)).as_expr() for dp, ph in zip(direct, phi_t)]
         d.equal(sp.Matrix(gap), sp.zeros(len(params), 1),
                 f"an independent expansion of the flow of the truncated field (exact polynomial arithmetic) "
-                f"reproduces the map up to O(eta^{top + 1})",
+                f"reproduces the map up to $O(\\eta^{{{top + 1}}})$",
                 display=r"\varphi^{\tilde f}_\eta(\theta) - \Phi_\eta(\theta) \bmod \eta^{%d}" % (top + 1))
     elif sum(sp.count_ops(e) for e in total) <= DIRECT_CHECK_OPS:
         d.equal(sp.Matrix(flow_map_direct(total, params, top)), sp.Matrix(phi_t),
                 f"an independent expansion of the flow of the truncated field reproduces the map up to "
-                f"O(eta^{top + 1})", display=display)
+                f"$O(\\eta^{{{top + 1}}})$", display=display)
     else:
         d.given(display, sp.Matrix(phi_t), "NOT re-derived independently: the field is too large for the "
                 "direct expansion here (the Lie-series construction above still holds)")
     grad = sp.Matrix([sp.diff(loss, p) for p in params])
     vf = sp.Matrix([sum((fields[n][i] * eta**n for n in range(order + 1)), sp.S.Zero) for i in range(len(params))])
-    d.given(r"\tilde f", vf, f"the modified field, truncated after eta^{order}")
+    d.given(r"\tilde f", vf, f"the modified field, truncated after $\\eta^{{{order}}}$")
     if s is not None:
         k = next(i for i, gi in enumerate(grad) if gi != 0)
-        d.equal(s, sp.cancel(-fields[0][k] / grad[k]), "the time scale: f_0 is -s grad L ...", display="s")
-        d.equal(sp.Matrix(fields[0]), -s * grad, "... in every component: the gradient flow, time scaled by s",
+        d.equal(s, sp.cancel(-fields[0][k] / grad[k]), "the time scale $s$: the ratio of $f_0$ to $-\\nabla L$ in a "
+                "component where the gradient is not zero", display="s")
+        d.equal(sp.Matrix(fields[0]), -s * grad, "the same ratio in every component: $f_0 = -s\\nabla L$ is the "
+                "gradient flow, time scaled by $s$",
                 display="f_0")
     if s is not None and R is not None:
         from derive.analysis.slow_manifold import tidy
@@ -378,15 +391,16 @@ def rule_modified_equation(rule, loss: sp.Expr, params: Sequence[sp.Symbol], ord
         gap = [tidy(f0 + eta * f1 + s * sp.diff(loss + eta * R, p), params)
                for f0, f1, p in zip(fields[0], fields[1], params)]
         d.equal(sp.Matrix(gap), sp.zeros(len(params), 1),
-                "a gradient flow of the modified loss L + eta R, time scaled by s: "
-                "f_0 + eta f_1 + s grad(L + eta R) = 0", display=r"f_0 + \eta f_1 + s\nabla(L + \eta R)")
-        d.given(r"\tilde L", loss + eta * R, "the modified loss L + eta R")
-    d.result("vector_field", vf)
-    d.result("fields", fields)
+                "to first order the field is the gradient flow of the modified loss $L + \\eta R$, time scaled by "
+                "$s$", display=r"f_0 + \eta f_1 + s\nabla(L + \eta R)")
+        d.given(r"\tilde L", loss + eta * R, "the modified loss $L + \\eta R$")
+    d.result("vector_field", vf, label=r"\tilde f")
+    d.result("fields", fields, label=r"(f_0, f_1, \dots)")
     if stateful:
-        d.result("buffers", sp.Matrix(lifted.buffers)).result("slow_manifold", sp.Matrix(graph))
+        d.result("buffers", sp.Matrix(lifted.buffers), label=r"\text{buffers}")
+        d.result("slow_manifold", sp.Matrix(graph), label=r"V(\theta)")
     if s is not None:
-        d.result("time_scale", s)
+        d.result("time_scale", s, label="s")
     if s is not None and R is not None:
-        d.result("regularizer", eta * R).result("modified_loss", loss + eta * R)
+        d.result("regularizer", eta * R, label=r"\eta R").result("modified_loss", loss + eta * R, label=r"\tilde L")
     return d

@@ -50,48 +50,53 @@ def oscillator_limit() -> Derivation:
                     "compphysics.github.io/MachineLearning, week 40; the paper itself was not read here)"])
     tn, tp, tm, vn, vp = sp.symbols(r"theta_n \theta_{n+1} \theta_{n-1} v_n v_{n+1}", real=True)
     d.equal((tn + (beta * vn - eta * G(tn))).subs(vn, tn - tm), tn + beta * (tn - tm) - eta * G(tn),
-            "velocity form with v_n = theta_n - theta_{n-1}: the two-step recursion", display=r"\theta_{n+1}")
-    d.given(eta, eta_h, "the choice of step: time step h squared over the mass m")
-    d.given(beta, beta_h, "and of momentum: 1 - gamma h/m, with friction gamma")
+            r"substitute the velocity $v_n = \theta_n - \theta_{n-1}$ into $\theta_{n+1} = \theta_n + \beta v_n - "
+            r"\eta G(\theta_n)$: the two-step recursion", display=r"\theta_{n+1}")
+    d.given(eta, eta_h, "the choice of step: the time step $h$ squared over the mass $m$")
+    d.given(beta, beta_h, r"and of momentum: $1 - \gamma h/m$, with the friction $\gamma$")
     resid = (th(t + h) - T - beta_h * (T - th(t - h)) + eta_h * G(T)) / eta_h
     series = sp.series(resid, h, 0, 1).removeO().doit()
     d.equal(series, m * sp.diff(T, t, 2) + gamma * sp.diff(T, t) + G(T),
-            "Taylor-expand theta(t +- h); eta = h^2/m, beta = 1 - gamma h/m; terms of order h dropped",
+            r"Taylor-expand $\theta(t \pm h)$ with $\eta = h^2/m$ and $\beta = 1 - \gamma h/m$; the terms of order "
+            r"$h$ are dropped",
             display=r"\frac{\theta(t+h) - \theta - \beta(\theta - \theta(t-h)) + \eta G(\theta)}{\eta}\Big|_{h^0}")
-    d.solution(sp.Eq(eta, h**2 / m), m, h**2 / eta, "the mapping back: the mass from (eta, h)")
+    d.solution(sp.Eq(eta, h**2 / m), m, h**2 / eta, r"the mapping back: the mass from $(\eta, h)$")
     d.solution(sp.Eq(beta, 1 - gamma * h / m).subs(m, h**2 / eta), gamma, (1 - beta) * h / eta,
-               "and the friction from (eta, beta, h)")
+               r"and the friction from $(\eta, \beta, h)$")
     # the exact scheme: central second difference, backward-difference friction
     d.equal((tp - tn - beta_h * (tn - tm) + eta_h * G(tn)) / eta_h,
             m * (tp - 2 * tn + tm) / h**2 + gamma * (tn - tm) / h + G(tn),
-            "exactly (no expansion): heavy ball divided by eta is the oscillator with the friction as a backward "
-            "difference (theta_n - theta_(n-1))/h", display=r"\frac{\theta_{n+1} - \theta_n - \beta(\theta_n - "
+            r"exactly (no expansion): heavy ball divided by $\eta$ is the oscillator with the friction as a backward "
+            r"difference $(\theta_n - \theta_{n-1})/h$", display=r"\frac{\theta_{n+1} - \theta_n - \beta(\theta_n - "
             r"\theta_{n-1}) + \eta G(\theta_n)}{\eta}")
     # Qian (1999): the friction as a forward difference
     mq, muq, dt = sp.symbols("m_Q mu_Q Delta_t", positive=True)
     eps, pq = sp.symbols("epsilon p", positive=True)
     qian = mq * (tp - 2 * tn + tm) / dt**2 + muq * (tp - tn) / dt + G(tn)
-    d.given(qian, 0, "Qian (1999): m_Q theta'' + mu_Q theta' = -grad L discretized with the friction as "
-            "a forward difference (theta_(n+1) - theta_n)/Delta t")
-    d.positive(sp.diff(qian, tp), "it is linear in theta_(n+1) with this positive coefficient, so it has one root",
+    d.given(qian, 0, r"Qian (1999): $m_Q\ddot\theta + \mu_Q\dot\theta = -\nabla L$ discretized with the friction "
+            r"as a forward difference $(\theta_{n+1} - \theta_n)/\Delta t$")
+    d.positive(sp.diff(qian, tp), r"it is linear in $\theta_{n+1}$ with this positive coefficient, so it has "
+               "exactly one root",
                display=r"\partial_{\theta_{n+1}}(\text{Qian's scheme})")
     d.solution(sp.Eq(qian, 0), tp, tn + mq / (mq + muq * dt) * (tn - tm) - dt**2 / (mq + muq * dt) * G(tn),
-               "solved for theta_(n+1): heavy ball with learning rate epsilon = Delta t^2/(m_Q + mu_Q Delta t) and "
-               "momentum p = m_Q/(m_Q + mu_Q Delta t)")
+               r"solved for $\theta_{n+1}$: heavy ball with learning rate "
+               r"$\epsilon = \Delta t^2/(m_Q + \mu_Q\Delta t)$ and momentum $p = m_Q/(m_Q + \mu_Q\Delta t)$")
     d.solution([sp.Eq(eps, dt**2 / (mq + muq * dt)), sp.Eq(pq, mq / (mq + muq * dt))], (mq, muq),
-               (pq * dt**2 / eps, (1 - pq) * dt / eps), "Qian's mass and friction from (epsilon, p, Delta t)")
+               (pq * dt**2 / eps, (1 - pq) * dt / eps), r"Qian's mass and friction from $(\epsilon, p, \Delta t)$")
     d.equal((pq * dt**2 / eps).subs({pq: beta_h, eps: eta_h, dt: h}), m - gamma * h,
-            "the same (eta, beta) = (epsilon, p) and step h = Delta t: Qian's mass is ours minus gamma h, i.e. beta m",
+            r"with the same $(\eta, \beta) = (\epsilon, p)$ and step $h = \Delta t$, Qian's mass is ours minus "
+            r"$\gamma h$, i.e. $\beta m$",
             display=r"m_Q\big|_{\epsilon = \eta,\ p = \beta,\ \Delta t = h}")
     d.equal(((1 - pq) * dt / eps).subs({pq: beta_h, eps: eta_h, dt: h}), gamma,
             "and his friction is ours", display=r"\mu_Q\big|_{\epsilon = \eta,\ p = \beta,\ \Delta t = h}")
     d.equal(qian.subs({mq: m - gamma * h, muq: gamma, dt: h}),
             m * (tp - 2 * tn + tm) / h**2 + gamma * (tn - tm) / h + G(tn),
             "so the two schemes are one recursion: moving the friction from a forward to a backward difference "
-            "moves gamma h of mass (an O(h) change, invisible in the limit h -> 0)",
+            r"moves $\gamma h$ of mass (an $O(h)$ change, invisible in the limit $h \to 0$)",
             display=r"\text{Qian's scheme}\big|_{m_Q = m - \gamma h,\ \mu_Q = \gamma,\ \Delta t = h}")
-    d.result("eta", eta_h).result("beta", beta_h).result("mass", h**2 / eta).result("friction", (1 - beta) * h / eta)
-    d.result("qian_mass", m - gamma * h).result("qian_friction", gamma)
+    d.result("eta", eta_h, label=r"\eta").result("beta", beta_h, label=r"\beta")
+    d.result("mass", h**2 / eta, label="m").result("friction", (1 - beta) * h / eta, label=r"\gamma")
+    d.result("qian_mass", m - gamma * h, label="m_Q").result("qian_friction", gamma, label=r"\mu_Q")
     return d
 
 
@@ -127,19 +132,24 @@ def heavy_ball_modified_equation() -> Derivation:
         references=["A. Ghosh, H. Lyu, X. Zhang and R. Wang, Implicit regularization in heavy-ball momentum "
                     "accelerated stochastic gradient descent, ICLR 2023",
                     "D. G. T. Barrett and B. Dherin, Implicit Gradient Regularization, ICLR 2021"])
-    d.given(r"\theta_{n+1} - \theta_n - \beta(\theta_n - \theta_{n-1}) + \eta L'(\theta_n)", 0, "heavy ball")
+    d.given(r"\theta_{n+1} - \theta_n - \beta(\theta_n - \theta_{n-1}) + \eta L'(\theta_n)", 0,
+            "heavy ball, as a two-step recursion")
     d.given(r"\theta_{n\pm1}", r"\Theta(t \pm \eta),\ \Theta' = f_0 + \eta f_1", "ansatz: a smooth slow curve")
-    d.equal(resid[0], 0, "order eta^0: consistent", display=r"[\eta^0]")
-    d.equal(resid[1], 0, "order eta^1 vanishes with f_0 = -L'/(1 - beta)", display=r"[\eta^1]")
+    d.equal(resid[0], 0, r"order $\eta^0$: $\Theta(t \pm \eta) = \Theta(t) + O(\eta)$, so the recursion holds "
+            "to leading order", display=r"[\eta^0]")
+    d.equal(resid[1], 0, r"order $\eta^1$ is $(1 - \beta)f_0 + L'$, which vanishes with $f_0 = -L'/(1 - \beta)$",
+            display=r"[\eta^1]")
     d.solution(sp.Eq(sp.expand(resid[2]), 0), f1s, -(1 + beta) / (2 * (1 - beta) ** 3) * sp.diff(g0, th) * g0,
-               "order eta^2 fixes f_1")
-    d.equal((f0 + eta * f1), -sp.diff(L + reg, th) / (1 - beta), "the slow flow is a gradient flow of L~",
+               r"order $\eta^2$ is linear in $f_1$: its one root")
+    d.equal((f0 + eta * f1), -sp.diff(L + reg, th) / (1 - beta),
+            r"the slow flow is the gradient flow of $\tilde L$, divided by $1 - \beta$",
             display=r"f_0 + \eta f_1")
-    d.equal(reg.subs(beta, 0), eta / 4 * g0**2, "beta = 0 gives implicit gradient regularization",
+    d.equal(reg.subs(beta, 0), eta / 4 * g0**2,
+            r"$\beta = 0$ gives implicit gradient regularization, $\frac{\eta}{4}L'^2$",
             display=r"\tilde L - L\,\big|_{\beta=0}")
-    d.equal(sp.Integral(-(1 - beta) * eta * f1, th), reg, "so the regularizer is the antiderivative of "
-            "-(1 - beta) eta f_1 that vanishes where L' = 0", display=r"\int -(1-\beta)\,\eta f_1\,d\theta")
-    d.result("vector_field", f0 + eta * f1).result("regularizer", reg)
+    d.equal(sp.Integral(-(1 - beta) * eta * f1, th), reg, r"so the regularizer is the antiderivative of "
+            r"$-(1 - \beta)\eta f_1$ that vanishes where $L' = 0$", display=r"\int -(1-\beta)\,\eta f_1\,d\theta")
+    d.result("vector_field", f0 + eta * f1, label=r"f_0 + \eta f_1").result("regularizer", reg, label=r"\tilde L - L")
     return d
 
 
@@ -148,26 +158,29 @@ def critical_sharpness() -> Derivation:
     d = Derivation(
         "critical-sharpness", "Critical sharpness: the edge of stability of GD, heavy ball and Nesterov",
         summary=("Each method is stable on an eigen-direction iff $x = \\eta\\lambda$ is below its $x_{\\max}$: "
-                 "2 for GD, $2(1+\\beta)$ for heavy ball, $2(1+\\beta)/(1+2\\beta)$ for Nesterov (see gd-"
-                 "quadratic-stability, heavy-ball, nesterov). The sharpness $\\lambda_{\\max}$ of the loss must "
-                 "therefore stay below $x_{\\max}/\\eta$; full-batch training is observed to hover at that "
+                 "2 for GD, $2(1+\\beta)$ for heavy ball, $2(1+\\beta)/(1+2\\beta)$ for Nesterov (see "
+                 "`gd-quadratic-stability`, `heavy-ball`, `nesterov`). The sharpness $\\lambda_{\\max}$ of the loss "
+                 "therefore has to stay below $x_{\\max}/\\eta$; full-batch training is observed to hover at that "
                  "threshold (the edge of stability)."),
         references=["J. Cohen, S. Kaur, Y. Li, J. Z. Kolter and A. Talwalkar, Gradient descent on neural "
                     "networks typically occurs at the edge of stability, ICLR 2021"])
     from derive.rules.momentum import _jury, char_coefficients, heavy_ball_rule, nesterov_rule, x as xr
 
     lam = sp.Symbol("lambda", positive=True)
-    d.equivalent(sp.Abs(1 - xr) < 1, xr, sp.Interval.open(0, 2), "GD: |1 - x| < 1 (x = eta lambda > 0)")
-    d.solution(sp.Eq(eta * lam, 2), lam, 2 / eta, "GD's critical sharpness: the curvature at which x = eta lambda "
-               "reaches 2")
+    d.equivalent(sp.Abs(1 - xr) < 1, xr, sp.Interval.open(0, 2),
+                 r"GD's characteristic root is $1 - x$: stable iff $|1 - x| < 1$, with $x = \eta\lambda > 0$")
+    d.solution(sp.Eq(eta * lam, 2), lam, 2 / eta, r"GD's critical sharpness: the curvature at which "
+               r"$x = \eta\lambda$ reaches 2")
     for name, rule in [("heavy ball", heavy_ball_rule()), ("Nesterov", nesterov_rule())]:
         d.given(r"\text{%s}" % name, sp.Symbol("z") ** 2 + sp.Symbol("a_1") * sp.Symbol("z") + sp.Symbol("a_0"),
-                f"{name}: its characteristic polynomial, with a_1, a_0 below")
+                f"{name}: its characteristic polynomial, with $a_1$ and $a_0$ below")
         hi = _jury(d, *char_coefficients(rule))
-        d.solution(sp.Eq(eta * lam, hi), lam, hi / eta, f"{name}'s critical sharpness: x = eta lambda reaches x_max")
+        d.solution(sp.Eq(eta * lam, hi), lam, hi / eta, f"{name}'s critical sharpness: the curvature at which "
+                   r"$x = \eta\lambda$ reaches $x_{\max}$")
     d.equal(sp.Limit((2 + 2 * beta) / (1 + 2 * beta), beta, 1, "-"), sp.Rational(4, 3),
-            "Nesterov's threshold falls from 2/eta (beta = 0) to 4/(3 eta) as beta -> 1",
+            r"Nesterov's threshold falls from $2/\eta$ at $\beta = 0$ to $4/(3\eta)$ as $\beta \to 1$",
             display=r"\lim_{\beta\to1}\eta\lambda_{\mathrm{N}}")
-    d.result("gd", 2 / eta).result("heavy_ball", (2 + 2 * beta) / eta)
-    d.result("nesterov", (2 + 2 * beta) / ((1 + 2 * beta) * eta))
+    d.result("gd", 2 / eta, label=r"\lambda_{\mathrm{crit}}^{\mathrm{GD}}")
+    d.result("heavy_ball", (2 + 2 * beta) / eta, label=r"\lambda_{\mathrm{crit}}^{\mathrm{HB}}")
+    d.result("nesterov", (2 + 2 * beta) / ((1 + 2 * beta) * eta), label=r"\lambda_{\mathrm{crit}}^{\mathrm{N}}")
     return d

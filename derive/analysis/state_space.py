@@ -242,10 +242,13 @@ def state_space_derivation(rule: UpdateRule, values: dict | None = None, partial
                    references=["L. Lessard, B. Recht and A. Packard, Analysis and design of optimization algorithms "
                                "via integral quadratic constraints, SIAM J. Optim. 26(1) (2016)"])
     for k, (uk, y) in enumerate(zip(ss.inputs, ss.points)):
-        d.given(uk, back[uk], f"gradient input {k + 1}: the oracle at y_{k + 1} (evaluation order, inner calls first)")
+        d.given(uk, back[uk], f"definition of gradient input {k + 1}: the oracle's value at $y_{{{k + 1}}}$ (inputs in "
+                "evaluation order, inner calls first)")
     lin = ss.A * xi + ss.B * u
     for i, s in enumerate(ss.state):
-        d.equal(updates[i], lin[i].xreplace(back), f"row {i + 1} of A xi + B u, with each u_k = g(y_k)",
+        d.equal(updates[i], lin[i].xreplace(back),
+                f"the update is linear in the state and the gradient values: row {i + 1} of " + r"$A\xi + Bu$ once "
+                r"each $u_k = g(y_k)$ is put back",
                 display=f"{sp.latex(s)}^{{+}}")
     out = ss.C * xi + ss.D * u
     valued = UpdateRule(r.name, r.title, r.state, r.hyper, tuple(updates), r.state_names, r.init, r.defaults,
@@ -255,14 +258,18 @@ def state_space_derivation(rule: UpdateRule, values: dict | None = None, partial
     upd_u = sp.Matrix([e.xreplace(ren) for e in upd_u])
     pts_u = sp.Matrix([e.xreplace(ren) for e in pts_u])
     for k, call in enumerate(originals):
-        d.equal(call.args[0], out[k].xreplace(back), f"the point of oracle call {k + 1} is row {k + 1} of C xi + D u",
+        d.equal(call.args[0], out[k].xreplace(back),
+                f"the point of oracle call {k + 1} is linear in the state and the earlier gradient values: row {k + 1} "
+                r"of $C\xi + Du$",
                 display=f"y_{{{k + 1}}}")
-    d.equal(upd_u.jacobian(xi), ss.A, "A: the derivative of the update, each g(y_k) held as u_k, in the state",
+    d.equal(upd_u.jacobian(xi), ss.A,
+            r"$A$ is the derivative of the update in the state, each $g(y_k)$ held fixed as $u_k$",
             display="A")
-    d.equal(upd_u.jacobian(u), ss.B, "B: its derivative in the gradient inputs u", display="B")
+    d.equal(upd_u.jacobian(u), ss.B, r"$B$ is its derivative in the gradient inputs $u$", display="B")
     if ss.p:
-        d.equal(pts_u.jacobian(xi), ss.C, "C: the derivative of the oracle points in the state", display="C")
-        d.equal(pts_u.jacobian(u), ss.D, "D: their derivative in the inputs (strictly lower triangular: inner "
+        d.equal(pts_u.jacobian(xi), ss.C, r"$C$ is the derivative of the oracle points in the state", display="C")
+        d.equal(pts_u.jacobian(u), ss.D, r"$D$ is their derivative in the inputs (strictly lower triangular: inner "
                 "calls come first)", display="D")
-    d.result("A", ss.A).result("B", ss.B).result("C", ss.C).result("D", ss.D)
+    d.result("A", ss.A, label="A").result("B", ss.B, label="B").result("C", ss.C, label="C")
+    d.result("D", ss.D, label="D")
     return d

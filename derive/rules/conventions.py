@@ -216,41 +216,49 @@ def eps_placement() -> Derivation:
     vh = sp.Symbol(r"\hat v", nonnegative=True)
     s = sp.Symbol("s", real=True)  # s = √v̂
     k = sp.Symbol("k", positive=True)  # β₂ = 1/(1 + k) ∈ (0, 1)
-    d = Derivation("eps-placement", "Where epsilon goes: outside the square root, inside it, or as epsilon-hat",
-                   summary="The three conventions for epsilon in Adam's (and RMSProp's) denominator, and their exact "
-                           "differences. Inside the root caps the largest step at eta |m-hat| / sqrt(eps) instead of "
-                           "eta |m-hat| / eps; epsilon-hat is epsilon outside the root inflated by 1/sqrt(1 - beta_2^t).")
+    d = Derivation("eps-placement", r"Where $\epsilon$ goes: outside the square root, inside it, or as $\hat\epsilon$",
+                   summary=r"The three conventions for $\epsilon$ in Adam's (and RMSProp's) denominator, and their "
+                           r"exact differences. Inside the root caps the largest step at $\eta|\hat m|/\sqrt{\epsilon}$ "
+                           r"instead of $\eta|\hat m|/\epsilon$; $\hat\epsilon$ is $\epsilon$ outside the root inflated "
+                           r"by $1/\sqrt{1 - \beta_2^t}$.")
     d.references.append("D. P. Kingma, J. Ba, Adam, ICLR 2015 (Algorithm 1 and the efficient form before Section 2.1)")
-    d.references.append("torch.optim.Adam and RMSprop docs (outside); optax.scale_by_adam eps_root and "
-                        "optax.rmsprop eps_in_sqrt=True (inside); tf.train.AdamOptimizer (epsilon-hat)")
+    d.references.append("`torch.optim.Adam` and `RMSprop` docs (outside); `optax.scale_by_adam` `eps_root` and "
+                        r"`optax.rmsprop` `eps_in_sqrt=True` (inside); `tf.train.AdamOptimizer` ($\hat\epsilon$)")
     out = -eta * mh / (sp.sqrt(vh) + eps)
     inside = -eta * mh / sp.sqrt(vh + eps)
-    d.given(sp.Symbol(r"\Delta_{\mathrm{out}}"), out, "torch: the step with eps outside the root")
-    d.given(sp.Symbol(r"\Delta_{\mathrm{in}}"), inside, "eps inside the root")
+    d.given(sp.Symbol(r"\Delta_{\mathrm{out}}"), out, r"torch: the step with $\epsilon$ outside the root")
+    d.given(sp.Symbol(r"\Delta_{\mathrm{in}}"), inside,
+            r"$\epsilon$ inside the root (optax's `eps_root`, `optax.rmsprop` with `eps_in_sqrt=True`)")
     d.equal(out - inside, eta * mh * (sp.sqrt(vh) + eps - sp.sqrt(vh + eps)) / ((sp.sqrt(vh) + eps) * sp.sqrt(vh + eps)),
-            "their exact difference", display=r"\Delta_{\mathrm{out}} - \Delta_{\mathrm{in}}")
+            r"their exact difference, over the common denominator $(\sqrt{\hat v} + \epsilon)\sqrt{\hat v + \epsilon}$",
+            display=r"\Delta_{\mathrm{out}} - \Delta_{\mathrm{in}}")
     d.equal((sp.sqrt(vh) + eps)**2 - (vh + eps), eps * (2 * sp.sqrt(vh) + eps - 1),
-            "compare the squared denominators", display=r"(\sqrt{\hat v} + \epsilon)^2 - (\hat v + \epsilon)")
+            "both denominators are positive, so compare their squares", display=r"(\sqrt{\hat v} + \epsilon)^2 - (\hat v + \epsilon)")
     d.equivalent(2 * s + eps - 1 >= 0, s, sp.Interval(sp.Rational(1, 2) - eps / 2, sp.oo),
-                 "so with s = sqrt(v-hat) the outside denominator is the larger one iff s >= (1 - eps)/2: "
-                 "for gradients below about 1/2, eps inside the root gives the smaller step")
+                 r"with $s = \sqrt{\hat v}$ the difference of the squares is $\epsilon(2s + \epsilon - 1)$: the "
+                 r"outside denominator is the larger one iff $s \ge (1 - \epsilon)/2$; for gradients below about "
+                 r"$1/2$, $\epsilon$ inside the root gives the smaller step")
     d.equal((inside / out).subs(vh, 0), 1 / sp.sqrt(eps) * eps,
-            "at v-hat = 0 the two differ by the factor sqrt(eps): 1e-4 for eps = 1e-8",
+            r"at $\hat v = 0$ the denominators are $\epsilon$ and $\sqrt{\epsilon}$: the steps differ by the factor "
+            r"$\sqrt{\epsilon}$, $10^{-4}$ for $\epsilon = 10^{-8}$",
             display=r"\frac{\Delta_{\mathrm{in}}}{\Delta_{\mathrm{out}}}\Big|_{\hat v = 0}")
     hat = -eta * mh / (sp.sqrt(vh) + eps / sp.sqrt(1 - b2**(t + 1)))
     d.given(sp.Symbol(r"\Delta_{\hat\epsilon}"), hat,
-            "Kingma & Ba's efficient form with epsilon-hat = eps (proved equal to this in the derivation 'adam')")
+            r"Kingma & Ba's efficient form with $\hat\epsilon = \epsilon$ (proved equal to this in the derivation "
+            "`adam`)")
     d.equal(out - hat, (eta * mh * (eps - eps / sp.sqrt(1 - b2**(t + 1)))
                         / ((sp.sqrt(vh) + eps) * (sp.sqrt(vh) + eps / sp.sqrt(1 - b2**(t + 1))))),
-            "their exact difference", display=r"\Delta_{\mathrm{out}} - \Delta_{\hat\epsilon}")
+            "their exact difference, over the common denominator", display=r"\Delta_{\mathrm{out}} - \Delta_{\hat\epsilon}")
     d.equal(sp.limit(1 / sp.sqrt(1 - (1 + k)**-(t + 1)), t, sp.oo), 1,
-            "the effective epsilon eps / sqrt(1 - beta_2^(t+1)) tends to eps, so the difference vanishes late in training",
+            r"$\beta_2^{t+1} \to 0$ (write $\beta_2 = 1/(1 + k)$): the effective $\epsilon/\sqrt{1 - \beta_2^{t+1}}$ "
+            r"tends to $\epsilon$, so the difference vanishes late in training",
             display=r"\lim_{t\to\infty}\frac{1}{\sqrt{1 - \beta_2^{t+1}}}")
     d.equal((1 / sp.sqrt(1 - b2)).subs(b2, sp.Rational(999, 1000)), sp.sqrt(1000),
-            "but at the first step with beta_2 = 0.999 the effective epsilon is sqrt(1000) = 31.6 times larger",
+            r"but at the first step with $\beta_2 = 0.999$ the effective $\epsilon$ is "
+            r"$1/\sqrt{0.001} = \sqrt{1000} \approx 31.6$ times larger",
             display=r"\frac{1}{\sqrt{1-\beta_2}}\Big|_{\beta_2 = 0.999}")
-    d.result("difference_inside", out - inside)
-    d.result("difference_hat", out - hat)
+    d.result("difference_inside", out - inside, label=r"\Delta_{\mathrm{out}} - \Delta_{\mathrm{in}}")
+    d.result("difference_hat", out - hat, label=r"\Delta_{\mathrm{out}} - \Delta_{\hat\epsilon}")
     return d
 
 
@@ -259,43 +267,50 @@ def weight_decay_coupling() -> Derivation:
     eta, wd, mu, th, b = ad.eta, ad.wd, ad.mu, ad.theta, ad.b
     gg = sp.Symbol("g", real=True)
     d = Derivation("weight-decay-coupling", "Coupled L2 vs decoupled weight decay",
-                   summary="Adding lambda theta to the gradient (coupled L2) and shrinking the weights by eta lambda "
-                           "theta (decoupled) are the same map for plain SGD; with momentum they differ from the "
-                           "second step on; under Adam the coupled term is divided by sqrt(v-hat) + eps, so as "
-                           "eps -> 0 it has no effect at all on the first step when g and lambda theta have the same sign "
-                           "(Loshchilov & Hutter 2019).")
+                   summary=r"Adding $\lambda\theta$ to the gradient (coupled L2) and shrinking the weights by "
+                           r"$\eta\lambda\theta$ (decoupled) are the same map for plain SGD; with momentum they differ "
+                           r"from the second step on; under Adam the coupled term is divided by "
+                           r"$\sqrt{\hat v} + \epsilon$, so as $\epsilon \to 0$ it has no effect at all on the first "
+                           r"step when $g$ and $\lambda\theta$ have the same sign (Loshchilov & Hutter 2019).")
     d.references.append("I. Loshchilov, F. Hutter, Decoupled weight decay regularization, ICLR 2019")
     sub = {sp.Function("g")(th): gg}
     plain_c = ad.sgd_rule(momentum=False).update[0].subs(sub)
     plain_d = ad.sgd_rule(momentum=False, decay="decoupled-lr").update[0].subs(sub)
-    d.given(sp.Symbol(r"\theta^{+}_{\mathrm{L2}}"), plain_c, "SGD with coupled L2 (torch.optim.SGD's weight_decay)")
+    d.given(sp.Symbol(r"\theta^{+}_{\mathrm{L2}}"), plain_c, "SGD with coupled L2 (`torch.optim.SGD`'s `weight_decay`)")
     d.given(sp.Symbol(r"\theta^{+}_{\mathrm{dec}}"), plain_d, "SGD with decoupled decay (SGDW)")
-    d.equal(plain_c - plain_d, 0, "plain SGD: the same map", display=r"\theta^{+}_{\mathrm{L2}} - \theta^{+}_{\mathrm{dec}}")
+    d.equal(plain_c - plain_d, 0, r"plain SGD: $\theta - \eta(g + \lambda\theta)$ and "
+            r"$\theta - \eta\lambda\theta - \eta g$ are the same map", display=r"\theta^{+}_{\mathrm{L2}} - \theta^{+}_{\mathrm{dec}}")
     mc = ad.sgd_rule(undamped_first_step=False).as_matrix().subs(sub).subs(ad.tau, 0)
     md = ad.sgd_rule(undamped_first_step=False, decay="decoupled-lr").as_matrix().subs(sub).subs(ad.tau, 0)
     d.equal(mc - md, sp.Matrix([0, wd * th, 0]),
-            "with momentum (dampening 0), one step from the same state: theta^+ agrees, the buffer differs by "
-            "lambda theta", display=r"(\theta^{+}, b^{+}, t^{+})_{\mathrm{L2}} - (\cdot)_{\mathrm{dec}}")
+            r"with momentum (dampening 0), one step from the same state: the coupled buffer holds the "
+            r"$\lambda\theta$ that the decoupled rule subtracts from $\theta$ directly, so $\theta^{+}$ agrees and "
+            r"the buffers differ by $\lambda\theta$", display=r"(\theta^{+}, b^{+}, t^{+})_{\mathrm{L2}} - (\cdot)_{\mathrm{dec}}")
     th1 = plain_c
     two_c = mc[0].subs({th: th1, b: mc[1].subs(b, 0)}, simultaneous=True)
     two_d = md[0].subs({th: th1, b: md[1].subs(b, 0)}, simultaneous=True)
     d.equal(sp.expand(two_c - two_d), -eta * mu * wd * th,
-            "so after the second step (same gradient g at the common theta_1, buffer from zero) theta differs by "
-            "-eta mu lambda theta_0", display=r"\theta_{2,\mathrm{L2}} - \theta_{2,\mathrm{dec}}")
+            r"so after the second step (same gradient $g$ at the common $\theta_1$, buffer from zero) the extra "
+            r"$\lambda\theta_0$ in the coupled buffer, carried with weight $\mu$, moves $\theta$ by "
+            r"$-\eta\mu\lambda\theta_0$", display=r"\theta_{2,\mathrm{L2}} - \theta_{2,\mathrm{dec}}")
     gp, thp = sp.Symbol("g_1", positive=True), sp.Symbol("theta_0", positive=True)  # not g, theta: those are real
     ac = _adam_first_step().subs({sp.Function("g")(th): gp}).subs(th, thp)
     adw = _adam_first_step(decay="decoupled-lr").subs({sp.Function("g")(th): gp}).subs(th, thp)
     d.equal(ac, -eta * (gp + wd * thp) / (sp.Abs(gp + wd * thp) + ad.eps),
-            "Adam, first step from theta_0 with gradient g_1, coupled L2 (g_1, theta_0 > 0): the decay is inside the normalized ratio",
+            r"Adam's first step from $\theta_0$ with gradient $g_1$ and coupled L2 ($g_1, \theta_0 > 0$) has "
+            r"$\hat m = g_1 + \lambda\theta_0$ and $\hat v = \hat m^2$: the decay is inside the normalized ratio",
             display=r"\Delta\theta_{\mathrm{L2}}")
-    d.equal(adw, -eta * gp / (gp + ad.eps) - eta * wd * thp, "AdamW, first step: the decay is added outside it",
+    d.equal(adw, -eta * gp / (gp + ad.eps) - eta * wd * thp, r"AdamW's first step: the ratio sees $g_1$ only and "
+            r"the decay $\eta\lambda\theta_0$ is subtracted outside it",
             display=r"\Delta\theta_{\mathrm{dec}}")
-    d.equal(sp.limit(ac, ad.eps, 0, "+"), -eta, "as eps -> 0 the coupled step is -eta whatever lambda is",
+    d.equal(sp.limit(ac, ad.eps, 0, "+"), -eta, r"as $\epsilon \to 0$ the ratio tends to the sign of "
+            r"$g_1 + \lambda\theta_0 > 0$: the coupled step is $-\eta$ whatever $\lambda$ is",
             display=r"\lim_{\epsilon\to0^+}\Delta\theta_{\mathrm{L2}}")
     d.equal(sp.limit(adw - ac, ad.eps, 0, "+"), -eta * wd * thp,
-            "so the decoupled step shrinks theta by exactly eta lambda theta more",
+            r"while the decoupled step tends to $-\eta - \eta\lambda\theta_0$: it shrinks $\theta$ by exactly "
+            r"$\eta\lambda\theta_0$ more",
             display=r"\lim_{\epsilon\to0^+}(\Delta\theta_{\mathrm{dec}} - \Delta\theta_{\mathrm{L2}})")
-    d.result("sgd_difference", sp.S.Zero)
+    d.result("sgd_difference", sp.S.Zero, label=r"\theta^{+}_{\mathrm{L2}} - \theta^{+}_{\mathrm{dec}}")
     return d
 
 
@@ -305,11 +320,13 @@ def amsgrad_max() -> Derivation:
     k = sp.Symbol("k", positive=True)  # beta_2 = k/(1 + k) ranges over (0, 1)
     g1 = sp.Symbol("g_1", positive=True)
     d = Derivation("amsgrad-max", "AMSGrad: the running max before or after bias correction",
-                   summary="torch.optim.Adam(amsgrad=True) keeps the max of the raw second moment and corrects it with "
-                           "the current factor; optax.amsgrad keeps the max of the corrected moment. After a gradient "
-                           "g_1 followed by a zero gradient their denominators differ by sqrt(1 + beta_2), about 1.41.")
+                   summary="`torch.optim.Adam(amsgrad=True)` keeps the max of the raw second moment and corrects it "
+                           "with the current factor; `optax.amsgrad` keeps the max of the corrected moment. After a "
+                           r"gradient $g_1$ followed by a zero gradient their denominators differ by the factor "
+                           r"$\sqrt{1 + \beta_2}$, about 1.41.")
     d.references.append("S. J. Reddi, S. Kale, S. Kumar, On the convergence of Adam and beyond, ICLR 2018")
-    d.references.append("torch.optim.Adam (max of the raw moment); optax.scale_by_amsgrad (max of the corrected one)")
+    d.references.append("`torch.optim.Adam` (max of the raw moment); `optax.scale_by_amsgrad` (max of the corrected "
+                        "one)")
     th, m, v, vm, t = ad.theta, ad.m, ad.v, ad.vmax, ad.t
     gfun = sp.Function("g")
     vhat = {}
@@ -319,16 +336,19 @@ def amsgrad_max() -> Derivation:
         s1 = [e.subs(gfun(th), g1).subs({m: 0, v: 0, vm: 0, t: 0}) for e in upd]
         s2 = [e.subs(gfun(th), 0).subs(dict(zip(rule.state[1:], s1[1:])), simultaneous=True) for e in upd]
         vhat[mode] = s2[3] / (1 - (k / (1 + k))**2) if mode == "raw" else s2[3]
-    d.given(sp.Symbol("g"), sp.Symbol("(g_1, 0)"), "two steps: a gradient g_1 > 0, then a zero gradient; "
-            "write beta_2 = k/(1 + k), k > 0")
+    d.given(sp.Symbol("g"), sp.Symbol("(g_1, 0)"), "two steps: a gradient $g_1 > 0$, then a zero gradient; "
+            r"write $\beta_2 = k/(1 + k)$ with $k > 0$")
     d.equal(vhat["raw"], g1**2 * (1 + k) / (1 + 2 * k),
-            "torch: max(v_1, v_2) = v_1 = (1 - beta_2) g_1^2, divided by 1 - beta_2^2: g_1^2/(1 + beta_2)", display=r"\hat v^{\max}_{2,\mathrm{torch}}")
-    d.equal(vhat["corrected"], g1**2, "optax: max(v_1/(1 - beta_2), v_2/(1 - beta_2^2)) = max(g_1^2, beta_2 g_1^2/(1 + beta_2))",
+            r"torch: $\max(v_1, v_2) = v_1 = (1 - \beta_2)g_1^2$, divided by $1 - \beta_2^2$, is "
+            r"$g_1^2/(1 + \beta_2)$", display=r"\hat v^{\max}_{2,\mathrm{torch}}")
+    d.equal(vhat["corrected"], g1**2, r"optax: $\max(v_1/(1 - \beta_2), v_2/(1 - \beta_2^2)) = "
+            r"\max(g_1^2, \beta_2 g_1^2/(1 + \beta_2)) = g_1^2$, since $\beta_2/(1 + \beta_2) < 1$",
             display=r"\hat v^{\max}_{2,\mathrm{optax}}")
     d.equal(sp.sqrt(sp.simplify(vhat["corrected"] / vhat["raw"])).subs(k, b2 / (1 - b2)), sp.sqrt(1 + b2),
-            "the ratio of the denominators (eps = 0): optax's step is smaller by sqrt(1 + beta_2)",
+            r"the ratio of the denominators ($\epsilon = 0$) is the root of $g_1^2$ over $g_1^2/(1 + \beta_2)$: "
+            r"optax's step is smaller by $\sqrt{1 + \beta_2}$",
             display=r"\sqrt{\hat v_{\mathrm{optax}} / \hat v_{\mathrm{torch}}}")
-    d.result("ratio", sp.sqrt(1 + b2))
+    d.result("ratio", sp.sqrt(1 + b2), label=r"\sqrt{\hat v_{\mathrm{optax}} / \hat v_{\mathrm{torch}}}")
     return d
 
 

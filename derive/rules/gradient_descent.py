@@ -49,24 +49,27 @@ def steepest_descent() -> Derivation:
         references=["Boyd and Vandenberghe, Convex Optimization (2004), section 9.4 (steepest descent)",
                     "Parikh and Boyd, Proximal Algorithms (2014), section 4.2"])
     d.equal(sp.Derivative(L(x + s * d1, y + s * d2), s).subs(s, 0), Lx * d1 + Ly * d2,
-            "chain rule: slope of s -> L(theta + s d) at s = 0")
+            r"by the chain rule, the slope of $s \mapsto L(\theta + s d)$ at $s = 0$ is $\nabla L^T d$ "
+            "(two parameters)")
     d.given(r"L(\theta + \delta)", r"L(\theta) + g^{T}\delta + O(\|\delta\|^2)",
-            "first-order Taylor model, g = grad L(theta), error O(|delta|^2)")
+            r"the first-order Taylor model of $L$ at $\theta$, with $g = \nabla L(\theta)$ and error $O(\|\delta\|^2)$")
     d.equal(sp.Derivative(model, delta), gv + delta / eta,
-            "gradient of the model g^T delta + |delta|^2/(2 eta) in delta")
+            r"differentiate the model $g^T\delta + \|\delta\|^2/(2\eta)$ in $\delta$ term by term")
     dv = sp.Matrix(sp.symbols("delta_1:4", real=True))
     gc = sp.Matrix(sp.symbols("g_1:4", real=True))
     d.equal(sp.hessian((gc.T * dv)[0, 0] + (dv.T * dv)[0, 0] / (2 * eta), dv), sp.eye(3) / eta,
-            "its Hessian is I/eta (three parameters), positive definite: the stationary point is the minimum")
-    d.solution(sp.Eq(gv + delta / eta, sp.ZeroMatrix(n, 1)), delta, -eta * gv, "stationarity")
+            r"its Hessian is $I/\eta$ (three parameters), positive definite, so the stationary point is the minimum")
+    d.solution(sp.Eq(gv + delta / eta, sp.ZeroMatrix(n, 1)), delta, -eta * gv,
+               r"setting the model's gradient $g + \delta/\eta$ to zero gives its stationary point")
     d.given(r"\theta_{t+1}", r"\theta_t + \delta^* = \theta_t - \eta \nabla L(\theta_t)",
-            "take the step theta_t + delta*: gradient descent")
+            r"take the minimizing step, $\theta_t + \delta^*$: this is gradient descent")
     g1, g2, g3 = sp.symbols("g_1:4", real=True)
     gvec = sp.Matrix([g1, g2, g3])
     norm = sp.sqrt(g1**2 + g2**2 + g3**2)
     d.equal((gvec.T * (-gvec / norm))[0, 0], -norm,
-            "the direction -g/|g| attains the Cauchy-Schwarz bound g^T d >= -|g| |d| (three parameters)")
-    d.result("update", sp.Symbol("theta") - eta * sp.Symbol("g")).result("step", -eta * gv)
+            r"the direction $-g/\|g\|$ attains the Cauchy-Schwarz bound $g^T d \ge -\|g\|\,\|d\|$ (three parameters)")
+    d.result("update", sp.Symbol("theta") - eta * sp.Symbol("g"), label=r"\theta^{+}")
+    d.result("step", -eta * gv, label=r"\delta^*")
     return d
 
 
@@ -87,10 +90,12 @@ def forward_euler() -> Derivation:
                  "flow gives the local truncation error $\\tfrac{\\eta^2}{2}\\nabla^2L\\,\\nabla L + O(\\eta^3)$, "
                  "so GD is a first-order method: its global error over a fixed time is $O(\\eta)$."),
         references=["Hairer, Norsett and Wanner, Solving Ordinary Differential Equations I (1993), section II.3"])
-    d.given(sp.Derivative(th, t), flow, "gradient flow, G = dL/dtheta")
-    d.given(sp.Function("f")(x), -G(x), "the vector field of gradient flow at theta: f = -G")
-    d.equal(x + eta * (-G(x)), x - eta * G(x), "forward Euler step theta + eta f(theta) with f = -G: GD")
-    d.equal(second.subs(th, x), Gp * G(x), "differentiate the flow once more in t (chain rule)")
+    d.given(sp.Derivative(th, t), flow, r"gradient flow, written with $G = \mathrm{d}L/\mathrm{d}\theta$")
+    d.given(sp.Function("f")(x), -G(x), r"the vector field of gradient flow at $\theta$ is $f = -G$")
+    d.equal(x + eta * (-G(x)), x - eta * G(x),
+            r"a forward Euler step $\theta + \eta f(\theta)$ with $f = -G$ is exactly the GD step")
+    d.equal(second.subs(th, x), Gp * G(x),
+            r"differentiate the flow once more in $t$, by the chain rule with $\dot\theta = -G$")
     exact = x + eta * (-G(x)) + eta**2 / 2 * Gp * G(x)
     taylor = sp.series(sp.Function("theta")(t + eta), eta, 0, 3).removeO().doit()
     # replace theta'' and theta' (whatever symbol SymPy's series names the time) by the flow's values
@@ -100,10 +105,12 @@ def forward_euler() -> Derivation:
     taylor = taylor.replace(lambda e: isinstance(e, sp.core.function.AppliedUndef) and e.func == th.func,
                             lambda e: x)
     taylor = taylor.subs(th, x)
-    d.equal(taylor, exact, "Taylor expansion of the exact solution to second order (error O(eta^3)), "
-            "with theta' and theta'' from the flow", display=r"\theta(t + \eta) \bmod \eta^3")
-    d.equal(exact - (x - eta * G(x)), eta**2 / 2 * Gp * G(x), "local truncation error of one GD step")
-    d.result("vector_field", -G(x)).result("local_error", eta**2 / 2 * Gp * G(x))
+    d.equal(taylor, exact, r"the Taylor expansion of the exact solution to second order (error $O(\eta^3)$), "
+            r"with $\dot\theta$ and $\ddot\theta$ taken from the flow", display=r"\theta(t + \eta) \bmod \eta^3")
+    d.equal(exact - (x - eta * G(x)), eta**2 / 2 * Gp * G(x),
+            "subtracting the GD step from the exact solution leaves the local truncation error of one step")
+    d.result("vector_field", -G(x), label="f")
+    d.result("local_error", eta**2 / 2 * Gp * G(x), label=r"e_{\mathrm{loc}}")
     return d
 
 
@@ -129,42 +136,50 @@ def quadratic_stability() -> Derivation:
         references=["B. T. Polyak, Introduction to Optimization (1987), section 1.4",
                     "Y. Nesterov, Introductory Lectures on Convex Optimization (2004), section 1.2.3"])
     gd_map = tv - eta * H * tv
-    d.equal(gd_map.jacobian(tv), sp.eye(2) - eta * H, "Jacobian of the GD map theta - eta H theta",
+    d.equal(gd_map.jacobian(tv), sp.eye(2) - eta * H,
+            r"differentiate the GD map $\theta \mapsto \theta - \eta H\theta$, which is linear in $\theta$",
             display=r"\frac{\partial(\theta - \eta H\theta)}{\partial\theta}")
     d.equal(z - eta * sp.diff(lam * z**2 / 2, z), (1 - eta * lam) * z,
-            "one GD step along an eigen-direction with eigenvalue lambda")
+            r"one GD step along an eigen-direction with eigenvalue $\lambda$, where the loss is $\lambda z^2/2$")
     d.equal(sp.cancel((z - eta * sp.diff(lam * z**2 / 2, z)) / z), 1 - eta * lam,
-            "so each step multiplies z by the factor 1 - eta lambda", display=r"z^{+}/z")
+            r"divide by $z$: each step scales $z$ by the same factor $1 - \eta\lambda$", display=r"z^{+}/z")
     zt = (1 - eta * lam) ** tt * z0
-    d.equal((1 - eta * lam) * zt, zt.subs(tt, tt + 1), "so z_t = (1 - eta lambda)^t z_0 solves the recursion")
-    d.equivalent(sp.Abs(1 - x) < 1, x, sp.Interval.open(0, 2), "convergence from every start: |1 - eta lambda| < 1")
+    d.equal((1 - eta * lam) * zt, zt.subs(tt, tt + 1),
+            r"$z_t = (1 - \eta\lambda)^t z_0$ solves the recursion: one more factor advances $t$ by one")
+    d.equivalent(sp.Abs(1 - x) < 1, x, sp.Interval.open(0, 2),
+                 r"a geometric sequence tends to 0 from every start iff $|1 - \eta\lambda| < 1$")
     d.equivalent(sp.And(1 - x > 0, 1 - x < 1), x, sp.Interval.open(0, 1),
-                 "monotone regime: factor in (0, 1), no sign change")
+                 r"monotone regime: the factor lies in $(0, 1)$, so $z_t$ keeps its sign")
     d.equivalent(sp.And(1 - x < 0, sp.Abs(1 - x) < 1), x, sp.Interval.open(1, 2),
-                 "oscillating regime: factor in (-1, 0), sign flips every step")
+                 r"oscillating regime: the factor lies in $(-1, 0)$, so the sign flips every step")
     d.equivalent(sp.And(x > 0, sp.Abs(1 - x) > 1), x, sp.Interval.open(2, sp.oo),
-                 "divergent regime: |factor| > 1")
+                 r"divergent regime: $|1 - \eta\lambda| > 1$, so $|z_t|$ grows geometrically")
     d.given(r"\rho(\eta)", sp.Max(sp.Abs(1 - eta * mu), sp.Abs(1 - eta * Lmax)),
-            "worst factor over a spectrum in [mu, L]: the extreme eigenvalues decide")
+            r"the worst factor over a spectrum in $[\mu, L]$: $|1 - \eta\lambda|$ is convex in $\lambda$, so the "
+            r"extreme eigenvalues decide")
     lmax = sp.Symbol("lambda_max", positive=True)
     d.equivalent(sp.And(eta * lmax > 0, eta * lmax < 2), eta, sp.Interval.open(0, 2 / lmax),
-                 "every direction converges iff the stiffest one does: eta < 2/lambda_max")
+                 r"every direction converges iff the stiffest one does: $\eta < 2/\lambda_{\max}$")
     d.solution(sp.Eq(1 - eta * mu, -(1 - eta * Lmax)), eta, eta_opt,
-               "the candidate minimax step balances the slowest and the fastest direction")
+               r"the candidate minimax step balances the slowest and the fastest direction: $1 - \eta\mu = \eta L - 1$")
     s = sp.Symbol("s", positive=True)
     d.positive((1 - eta_opt / (1 + s) * mu) - (1 - eta_opt * mu),
-               "a smaller step eta*/(1+s) has a larger factor 1 - eta mu along mu: rho grows",
+               r"a smaller step $\eta^*/(1+s)$ has a larger factor $1 - \eta\mu$ along $\mu$, so $\rho$ grows",
                display=r"(1 - \tfrac{\eta^*}{1+s}\mu) - (1 - \eta^*\mu)")
     d.positive((eta_opt * (1 + s) * Lmax - 1) - (eta_opt * Lmax - 1),
-               "a larger step eta*(1+s) has a larger factor eta L - 1 along L: rho grows, so eta* is optimal",
+               r"a larger step $\eta^*(1+s)$ has a larger factor $\eta L - 1$ along $L$, so $\rho$ grows: $\eta^*$ is "
+               "optimal",
                display=r"(\eta^*(1+s)L - 1) - (\eta^* L - 1)")
-    d.equal(1 - eta_opt * mu, (Lmax - mu) / (Lmax + mu), "optimal rate")
-    d.given(kappa, Lmax / mu, "the condition number")
+    d.equal(1 - eta_opt * mu, (Lmax - mu) / (Lmax + mu),
+            r"the optimal rate: substitute $\eta^* = 2/(\mu + L)$ into the factor along $\mu$")
+    d.given(kappa, Lmax / mu, r"definition of $\kappa$, the conditioning of the spectrum")
     d.equal(((Lmax - mu) / (Lmax + mu)).subs(Lmax, kappa * mu), (kappa - 1) / (kappa + 1),
-            "the optimal rate in terms of kappa (L = kappa mu)", display=r"\rho(\eta^*)")
-    d.result("factor", 1 - eta * lam).result("eta_critical", 2 / lmax)
-    d.result("eta_optimal", eta_opt).result("rate_optimal", (Lmax - mu) / (Lmax + mu))
-    d.result("rate_optimal_kappa", (kappa - 1) / (kappa + 1))
+            r"the optimal rate in terms of $\kappa$, substituting $L = \kappa\mu$", display=r"\rho(\eta^*)")
+    d.result("factor", 1 - eta * lam, label=r"z^{+}/z")
+    d.result("eta_critical", 2 / lmax, label=r"\eta_{\mathrm{crit}}")
+    d.result("eta_optimal", eta_opt, label=r"\eta^*")
+    d.result("rate_optimal", (Lmax - mu) / (Lmax + mu), label=r"\rho(\eta^*)")
+    d.result("rate_optimal_kappa", (kappa - 1) / (kappa + 1), label=r"\rho(\eta^*)")
     return d
 
 
@@ -180,5 +195,6 @@ def gd_derivation() -> Derivation:
                 "continuous_limit": sp.Matrix([-g(theta) - wd * theta])}
     return rule_derivation(rule, expected, name="gd", summary=(
         "Gradient descent with coupled $L_2$ weight decay, $\\theta^{+} = \\theta - \\eta(g(\\theta) + "
-        "\\lambda_{wd}\\theta)$, as a map on its state. On a quadratic with curvature $\\lambda$ it is linear "
-        "with factor $1 - \\eta(\\lambda + \\lambda_{wd})$; as $\\eta \\to 0$ it becomes gradient flow."))
+        "\\lambda_{\\mathrm{wd}}\\theta)$, as a map on its state. On a quadratic with curvature $\\lambda$ it is "
+        "linear with factor $1 - \\eta(\\lambda + \\lambda_{\\mathrm{wd}})$; as $\\eta \\to 0$ it becomes "
+        "gradient flow."))

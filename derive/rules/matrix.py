@@ -325,12 +325,13 @@ def adafactor_factored() -> "Derivation":
     from derive.derivation import Derivation
 
     d = Derivation("adafactor-factored", "Adafactor's factored second moment: exact for a rank-1 second moment",
-                   summary="For a matrix parameter Adafactor keeps R (row means) and C (column means) of the squared "
-                           "gradient's EMA instead of the EMA V itself, and uses V-hat = R C / mean(R). The EMA is linear, "
-                           "so R and C are exactly the row and column means of V; V-hat = V when V is rank 1 "
-                           "(V_ij = r_i c_j), and differs otherwise (the identity matrix gives all entries 1/2).")
+                   summary=r"For a matrix parameter Adafactor keeps $R$ (row means) and $C$ (column means) of the "
+                           r"squared gradient's EMA instead of the EMA $V$ itself, and uses $\hat V = RC/\overline{R}$ "
+                           r"($\overline{R}$ the mean of $R$). The EMA is linear, so $R$ and $C$ are exactly the row "
+                           r"and column means of $V$; $\hat V = V$ when $V$ is rank 1 ($V_{ij} = r_i c_j$), and differs "
+                           r"otherwise (the identity matrix gives all entries $1/2$).")
     d.references += ["N. Shazeer, M. Stern, Adafactor, ICML 2018, Sec. 3-4 (the rank-1 factorisation)",
-                     "torch.optim.Adafactor docs (means instead of sums: the same V-hat)"]
+                     r"`torch.optim.Adafactor` docs (means instead of sums: the same $\hat V$)"]
     w = sp.Symbol("w", positive=True)
     V = sp.Matrix(2, 3, sp.symbols("V_1:7", nonnegative=True))
     G2 = sp.Matrix(2, 3, sp.symbols("h_1:7", nonnegative=True))  # the squared gradient
@@ -342,16 +343,19 @@ def adafactor_factored() -> "Derivation":
         return sp.Matrix([[sum(m.col(j)) / m.rows for j in range(m.cols)]])
 
     d.equal((1 - w) * rows(V) + w * rows(G2), rows((1 - w) * V + w * G2),
-            "the EMA commutes with row means: R_t is the row mean of the unfactored V_t (and C_t its column mean)",
+            "the EMA and the row mean are both linear, so they commute: $R_t$ is the row mean of the unfactored "
+            "$V_t$ (and $C_t$ its column mean)",
             display=r"R^{+}")
     r, cc = sp.symbols("r_1:3", positive=True), sp.symbols("c_1:4", positive=True)
     rank1 = sp.Matrix(2, 3, lambda i, j: r[i] * cc[j])
     R, Cm = rows(rank1), cols(rank1)
     mean_r = sum(R) / R.rows
-    d.equal(R * Cm / mean_r, rank1, "for a rank-1 V_ij = r_i c_j the estimate R C / mean(R) is V exactly",
+    d.equal(R * Cm / mean_r, rank1, r"for a rank-1 $V_{ij} = r_i c_j$ the row means are $r_i\bar c$ and the column "
+            r"means $\bar r c_j$, so $RC/\overline{R} = V$ exactly",
             display=r"\frac{R C}{\overline{R}}")
     eye = sp.eye(2)
     d.equal(rows(eye) * cols(eye) / (sum(rows(eye)) / 2), sp.ones(2, 2) / 2,
-            "for V = I (rank 2) it is not: every entry 1/2", display=r"\hat V(I)")
-    d.result("rank1_exact", rank1)
+            "for $V = I$ (rank 2) every row and column mean is $1/2$, so every entry of the estimate is $1/2$: "
+            "not $I$", display=r"\hat V(I)")
+    d.result("rank1_exact", rank1, label=r"V_{\mathrm{rank}\,1}")
     return d

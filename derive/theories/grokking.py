@@ -73,91 +73,100 @@ def li2_energy() -> Derivation:
     """Ridge top layer, backpropagated gradient, the bound ‖ηG_F − ỸỸᵀF‖ ≤ 2ρ/(1+ρ)‖ỸỸᵀF‖ (ρ = ‖F‖²_op/η)
     and the energy E(w) whose gradient the units follow to leading order in ρ."""
     d = Derivation("li2-energy", "Grokking's independent stage is gradient ascent of an energy (Li2)",
-                   summary="A 2-layer network F = sigma(XW), output FV, squared loss with weight decay eta on V. "
-                           "With V at its ridge optimum the backpropagated gradient is G_F = eta (FF^T + eta I)^-1 "
-                           "Y Y^T F (F^T F + eta I)^-1. With rho = |F|_op^2/eta, |eta G_F - Y Y^T F| <= "
-                           "2 rho/(1 + rho) |Y Y^T F| (the eigenvalue steps proved, the norm inequality given), so "
-                           "for rho << 1 column j of G_F depends on hidden unit j alone and the unit's update "
-                           "-dL/dw_j is, to leading order in rho, eta^-1 times the gradient of "
-                           "E(w) = |Y^T sigma(Xw)|^2 / 2 (Tian, arXiv:2509.21519). Matrix identities are shown "
-                           "as 'difference = 0' (the named results as explicit matrices) on n = 3 samples, "
-                           "d = 2 inputs, K = 2 units, c = 2 outputs with symbolic entries; sigma(z) = z^2 where a concrete activation is needed.")
+                   summary=r"A 2-layer network $F = \sigma(XW)$, output $FV$, squared loss with weight decay $\eta$ on $V$. "
+                           r"With $V$ at its ridge optimum the backpropagated gradient is "
+                           r"$G_F = \eta(FF^{\top} + \eta I)^{-1}\tilde Y\tilde Y^{\top}F(F^{\top}F + \eta I)^{-1}$. "
+                           r"With $\rho = \|F\|_{\mathrm{op}}^2/\eta$, $\|\eta G_F - \tilde Y\tilde Y^{\top}F\| \le "
+                           r"\frac{2\rho}{1 + \rho}\|\tilde Y\tilde Y^{\top}F\|$ (the eigenvalue steps proved, the "
+                           r"norm inequality given), so for $\rho \ll 1$ column $j$ of $G_F$ depends on hidden unit "
+                           r"$j$ alone and the unit's update $-\partial L/\partial w_j$ is, to leading order in "
+                           r"$\rho$, $\eta^{-1}$ times the gradient of $E(w) = \frac12\|\tilde Y^{\top}\sigma(Xw)\|^2$ "
+                           "(Tian, arXiv:2509.21519). Matrix identities are shown as a difference equal to zero (the "
+                           "named results as explicit matrices) on $n = 3$ samples, $d = 2$ inputs, $K = 2$ units, "
+                           r"$c = 2$ outputs with symbolic entries; $\sigma(z) = z^2$ where a concrete activation is "
+                           "needed.")
     d.references.append("Y. Tian, Provable Scaling Laws of Feature Emergence from Learning Dynamics of Grokking "
                         "(Li2), arXiv:2509.21519, 2025 (abstract: stages I-III and the energy E)")
     L = _loss(F, V)
     d.given(sp.Symbol("L"), sp.Symbol(r"\tfrac12\|\tilde Y - F V\|^2 + \tfrac{\eta}{2}\|V\|^2"),
-            "squared loss on centred targets, weight decay eta on the top layer, F = sigma(XW)")
+            r"squared loss on centred targets $\tilde Y$, weight decay $\eta$ on the top layer, $F = \sigma(XW)$")
     A = F.T * F + eta * sp.eye(K)
     B = F * F.T + eta * sp.eye(N)
     R = F.T * Y - A * V  # = -dL/dV: zero exactly at the ridge optimum
     d.equal(sp.Matrix(K, C, lambda i, j: -sp.diff(L, V[i, j])), R,
-            "-dL/dV = F^T Y - (F^T F + eta I) V =: R, so the ridge optimum V* = (F^T F + eta I)^-1 F^T Y is "
-            "where R = 0 (stage I: the top layer fits the current features lazily)",
+            r"differentiate in $V$: $-\partial L/\partial V = F^{\top}\tilde Y - (F^{\top}F + \eta I)V =: R$, so the "
+            r"ridge optimum $V^* = (F^{\top}F + \eta I)^{-1}F^{\top}\tilde Y$ is where $R = 0$ (stage I: the top "
+            "layer fits the current features lazily)",
             display=r"-\partial L/\partial V")
     G = (Y - F * V) * V.T
     d.equal(sp.Matrix(N, K, lambda i, j: -sp.diff(L, F[i, j])), G,
-            "the backpropagated gradient G_F = -dL/dF = (Y - FV) V^T", display=r"-\partial L/\partial F")
+            r"differentiate in $F$: the backpropagated gradient $G_F = -\partial L/\partial F = (\tilde Y - FV)V^{\top}$",
+            display=r"-\partial L/\partial F")
     d.equal(B * (Y - F * V) - eta * Y - F * R, sp.zeros(N, C),
-            "push-through: (FF^T + eta I)(Y - FV) = eta Y + F R for every V; at V* the residual is "
-            "eta (FF^T + eta I)^-1 Y", display=r"(FF^\top + \eta I)(\tilde Y - FV) - \eta\tilde Y - F R")
+            r"expand with the definition of $R$ (push-through): $(FF^{\top} + \eta I)(\tilde Y - FV) = \eta\tilde Y + FR$ "
+            r"for every $V$; at $V^*$ the residual is $\eta(FF^{\top} + \eta I)^{-1}\tilde Y$", display=r"(FF^\top + \eta I)(\tilde Y - FV) - \eta\tilde Y - F R")
     d.equal(B * G * A - eta * Y * Y.T * F - F * R * V.T * A + eta * Y * R.T, sp.zeros(N, K),
-            "for every V, with B = FF^T + eta I and A = F^T F + eta I: B G_F A = eta Y Y^T F + F R V^T A - eta Y R^T; at V* "
-            "(R = 0): G_F = eta (FF^T + eta I)^-1 Y Y^T F (F^T F + eta I)^-1",
+            r"the push-through again, for every $V$, with $B = FF^{\top} + \eta I$ and $A = F^{\top}F + \eta I$: "
+            r"$BG_FA = \eta\tilde Y\tilde Y^{\top}F + FRV^{\top}A - \eta\tilde YR^{\top}$; at $V^*$ ($R = 0$): "
+            r"$G_F = \eta(FF^{\top} + \eta I)^{-1}\tilde Y\tilde Y^{\top}F(F^{\top}F + \eta I)^{-1}$",
             display=r"B G_F A - \eta\tilde Y\tilde Y^\top F - F R V^\top A + \eta \tilde Y R^\top")
     Gs = _mat("g", N, K)
     Ptop = Y * Y.T * F
     d.equal((sp.eye(N) + F * F.T / eta) * (eta * Gs) * (sp.eye(K) + F.T * F / eta) - Ptop
             - (B * Gs * A - eta * Ptop) / eta, sp.zeros(N, K),
-            "divide by eta: (I + FF^T/eta)(eta G_F)(I + F^T F/eta) - Y Y^T F = (B G_F A - eta Y Y^T F)/eta, "
-            "which is 0 at V*", display=r"(I + \tfrac{FF^\top}{\eta})(\eta G_F)(I + \tfrac{F^\top F}{\eta}) "
+            r"divide by $\eta$: $(I + FF^{\top}/\eta)(\eta G_F)(I + F^{\top}F/\eta) - \tilde Y\tilde Y^{\top}F = "
+            r"(BG_FA - \eta\tilde Y\tilde Y^{\top}F)/\eta$, which is 0 at $V^*$", display=r"(I + \tfrac{FF^\top}{\eta})(\eta G_F)(I + \tfrac{F^\top F}{\eta}) "
             r"- \tilde Y\tilde Y^\top F - \tfrac{1}{\eta}(B G_F A - \eta \tilde Y\tilde Y^\top F)")
     # the bound |eta G_F - Y Y^T F| <= 2 rho/(1 + rho) |Y Y^T F|, eta G_F = P (Y Y^T F) Q
     s = sp.Symbol("s", nonnegative=True)
     rho = sp.Symbol("rho", nonnegative=True)
     gap = (s / eta) / (1 + s / eta)
-    d.equal(1 - 1 / (1 + s / eta), gap, "P = (I + FF^T/eta)^-1 with FF^T = U diag(s) U^T symmetric PSD (s >= 0): "
-            "P has eigenvalues 1/(1 + s/eta) in (0, 1], so |P| <= 1, and I - P has eigenvalues (s/eta)/(1 + s/eta) "
-            "(the same for Q = (I + F^T F/eta)^-1, whose nonzero eigenvalues s are those of FF^T)",
+    d.equal(1 - 1 / (1 + s / eta), gap, r"$P = (I + FF^{\top}/\eta)^{-1}$ with $FF^{\top} = U\operatorname{diag}(s)U^{\top}$ symmetric PSD "
+            r"($s \ge 0$): $P$ has eigenvalues $1/(1 + s/\eta)$ in $(0, 1]$, so $\|P\| \le 1$, and $I - P$ has "
+            r"eigenvalues $(s/\eta)/(1 + s/\eta)$ (the same for $Q = (I + F^{\top}F/\eta)^{-1}$, whose nonzero "
+            r"eigenvalues $s$ are those of $FF^{\top}$)",
             display=r"1 - \frac{1}{1 + s/\eta}")
-    d.positive(sp.diff(gap, s), "the eigenvalue of I - P increases with s, so its largest is at the largest "
-               "eigenvalue s = |F|_op^2 of FF^T", display=r"\frac{\partial}{\partial s}\,\frac{s/\eta}{1 + s/\eta}")
-    d.equal(gap.subs(s, rho * eta), rho / (1 + rho), "at s = rho eta, rho = |F|_op^2/eta: |I - P|_op = "
-            "|I - Q|_op = rho/(1 + rho)", display=r"\frac{s/\eta}{1 + s/\eta}\Big|_{s = \rho\eta}")
+    d.positive(sp.diff(gap, s), r"the derivative is $\eta/(\eta + s)^2 > 0$, so the eigenvalue of $I - P$ increases with $s$; its largest "
+               r"is at the largest eigenvalue $s = \|F\|_{\mathrm{op}}^2$ of $FF^{\top}$", display=r"\frac{\partial}{\partial s}\,\frac{s/\eta}{1 + s/\eta}")
+    d.equal(gap.subs(s, rho * eta), rho / (1 + rho), r"at $s = \rho\eta$, $\rho = \|F\|_{\mathrm{op}}^2/\eta$: "
+            r"$\|I - P\|_{\mathrm{op}} = \|I - Q\|_{\mathrm{op}} = \rho/(1 + \rho)$", display=r"\frac{s/\eta}{1 + s/\eta}\Big|_{s = \rho\eta}")
     Pm, Qm, Mm = _mat("p", N, N), _mat("q", K, K), _mat("m", N, K)
     d.equal(Pm * Mm * Qm - Mm - ((Pm - sp.eye(N)) * Mm * Qm + Mm * (Qm - sp.eye(K))), sp.zeros(N, K),
-            "split eta G_F - Y Y^T F = P M Q - M (M = Y Y^T F, by the step above) into two terms, each with a "
-            "factor I - P or I - Q", display=r"PMQ - M - \big((P - I)MQ + M(Q - I)\big)")
+            r"split $\eta G_F - \tilde Y\tilde Y^{\top}F = PMQ - M$ ($M = \tilde Y\tilde Y^{\top}F$, by the step "
+            r"above) into two terms, each with a factor $I - P$ or $I - Q$", display=r"PMQ - M - \big((P - I)MQ + M(Q - I)\big)")
     d.given(sp.Symbol(r"\|\eta G_F - \tilde Y\tilde Y^\top F\|_F"),
             sp.Symbol(r"\tfrac{2\rho}{1+\rho}\,\|\tilde Y\tilde Y^\top F\|_F"),
-            "triangle inequality and |A M B|_F <= |A|_op |M|_F |B|_op with |I - P|, |I - Q| = rho/(1 + rho) and "
-            "|Q| <= 1 (standard norm inequalities; our own bound, not from the paper)", relation="<=")
+            r"the triangle inequality and $\|AMB\|_F \le \|A\|_{\mathrm{op}}\|M\|_F\|B\|_{\mathrm{op}}$ with "
+            r"$\|I - P\|_{\mathrm{op}} = \|I - Q\|_{\mathrm{op}} = \rho/(1 + \rho)$ and $\|Q\|_{\mathrm{op}} \le 1$ "
+            "(standard norm inequalities; our own bound, not from the paper)", relation="<=")
     d.given(sp.Symbol(r"\eta\, G_F"), sp.Symbol(r"\tilde Y\tilde Y^\top F + O(\rho)\,\|\tilde Y\tilde Y^\top F\|"),
-            "so for rho << 1 (|F|_op^2 << eta) G_F is label-determined to leading order; Li2 stage II "
-            "(independent feature learning) takes G_F = eta^-1 Y Y^T F")
+            r"so for $\rho \ll 1$ ($\|F\|_{\mathrm{op}}^2 \ll \eta$), $G_F$ is label-determined to leading order; "
+            r"Li2 stage II (independent feature learning) takes $G_F = \eta^{-1}\tilde Y\tilde Y^{\top}F$")
     Fw = sq(X * W)
     G_ind = Y * Y.T * Fw / eta
     cross = sp.Matrix(N, D, lambda i, k: sp.diff(G_ind[i, 0], W[k, 1]))
-    d.equal(cross, sp.zeros(N, D), "column 1 of that G_F does not depend on the weights of unit 2: the "
-            "units learn independently", display=r"\partial G_F[:,1] / \partial w_2")
+    d.equal(cross, sp.zeros(N, D), r"$\sigma$ acts elementwise, so column 1 of that $G_F$ does not depend on the weights of unit 2: the units "
+            "learn independently", display=r"\partial G_F[:,1] / \partial w_2")
     Lw = _loss(Fw, V)
     upd = sp.Matrix(D, 1, lambda k, _: -sp.diff(Lw, W[k, 0]))
     Z = X * W
     back = X.T * dsq(Z[:, 0]).multiply_elementwise(((Y - Fw * V) * V.T)[:, 0])
-    d.equal(upd - back, sp.zeros(D, 1), "backprop through sigma: -dL/dw_1 = X^T (sigma'(X w_1) * G_F[:, 1])",
+    d.equal(upd - back, sp.zeros(D, 1), r"the chain rule through $\sigma$ (backpropagation): "
+            r"$-\partial L/\partial w_1 = X^{\top}(\sigma'(Xw_1) \odot G_F[:, 1])$",
             display=r"-\partial L/\partial w_1 - X^\top\big(\sigma'(Xw_1)\odot G_F[:,1]\big)")
     E = energy()
     gradE = sp.Matrix(D, 1, lambda k, _: sp.diff(E, w[k]))
     formula = X.T * dsq(X * w).multiply_elementwise(Y * Y.T * sq(X * w))
-    d.given(sp.Symbol("E(w)"), E, r"the energy of one hidden unit, (1/2)|Y^T sigma(Xw)|^2")
-    d.equal(gradE, formula, "chain rule: grad E = X^T (sigma'(Xw) * Y Y^T sigma(Xw))", display=r"\nabla E(w)")
+    d.given(sp.Symbol("E(w)"), E, r"definition: the energy of one hidden unit, $\frac12\|\tilde Y^{\top}\sigma(Xw)\|^2$")
+    d.equal(gradE, formula, r"the chain rule: $\nabla E = X^{\top}(\sigma'(Xw) \odot \tilde Y\tilde Y^{\top}\sigma(Xw))$", display=r"\nabla E(w)")
     ind_upd = X.T * dsq(Z[:, 0]).multiply_elementwise(G_ind[:, 0])
     d.equal(ind_upd - formula.subs(dict(zip(list(w), list(W[:, 0])))) / eta, sp.zeros(D, 1),
-            "so under the stage-II G_F the update of unit 1 is eta^-1 grad E(w_1): gradient ascent of E "
-            "(to leading order in rho)",
+            r"so under the stage-II $G_F$ the update of unit 1 is $\eta^{-1}\nabla E(w_1)$: gradient ascent of $E$ "
+            r"(to leading order in $\rho$)",
             display=r"X^\top\big(\sigma'(Xw_1)\odot \eta^{-1}\tilde Y\tilde Y^\top\sigma(Xw_1)\big) "
                     r"- \eta^{-1}\nabla E(w_1)")
-    d.result("ridge_residual", R)
-    d.result("G_F", G)
-    d.result("energy", E)
-    d.result("energy_gradient", formula)
+    d.result("ridge_residual", R, label="R")
+    d.result("G_F", G, label="G_F")
+    d.result("energy", E, label="E(w)")
+    d.result("energy_gradient", formula, label=r"\nabla E(w)")
     return d

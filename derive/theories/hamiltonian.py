@@ -166,69 +166,75 @@ def poisson_brackets() -> Derivation:
     q, p, t = sp.symbols("q p t", real=True)
     x = (q, p)
     d = Derivation("poisson-brackets", "Poisson brackets from a symplectic form",
-                   summary="A closed nondegenerate 2-form Omega_ij = omega(d_i, d_j) defines the Poisson tensor "
-                           "P = Omega^{-1}, the bracket {f, g} = grad f^T P grad g and Hamilton's equations "
-                           "x' = P grad H (df/dt = {f, H}). Checked here: the canonical bracket {q, p} = 1, "
-                           "q' = p, p' = -V'(q), energy conservation, a non-canonical 2-D form f dp^dq with "
-                           "{q, p} = 1/f, the Leibniz rule, and the Jacobi identity in 4-D and on so(3)*.")
+                   summary=r"A closed nondegenerate 2-form $\Omega_{ij} = \omega(\partial_i, \partial_j)$ defines the Poisson "
+                           r"tensor $P = \Omega^{-1}$, the bracket $\{f, g\} = \nabla f^{\top} P\,\nabla g$ and "
+                           r"Hamilton's equations $\dot x = P\nabla H$ ($\dot f = \{f, H\}$). Checked here: the "
+                           r"canonical bracket $\{q, p\} = 1$, $\dot q = p$, $\dot p = -V'(q)$, energy conservation, "
+                           r"a non-canonical 2-D form $f\,dp \wedge dq$ with $\{q, p\} = 1/f$, the Leibniz rule, and "
+                           r"the Jacobi identity in 4-D and on $\mathfrak{so}(3)^*$.")
     d.references.append("V. I. Arnold, Mathematical Methods of Classical Mechanics, 2nd ed., Springer 1989, §§37-40")
     d.references.append("J. E. Marsden, T. S. Ratiu, Introduction to Mechanics and Symmetry, 2nd ed., Springer 1999, "
                         "§§2.4-2.7, 5.1, 10.1")
     omega = TwoForm.from_one_form(x, [p, 0]).matrix
     d.equal(sp.Matrix(omega), sp.Matrix([[0, -1], [1, 0]]),
-            "omega = d(p dq) = dp ^ dq in (q, p), with (d alpha)_ij = d_i alpha_j - d_j alpha_i (Arnold's convention)",
+            r"$\omega = d(p\,dq) = dp \wedge dq$ in $(q, p)$, with $(d\alpha)_{ij} = \partial_i\alpha_j - "
+            r"\partial_j\alpha_i$ (Arnold's convention)",
             display=r"\big(\omega(\partial_i, \partial_j)\big)_{ij}")
     d.given(sp.Symbol(r"\{f, g\}"), sp.Symbol(r"\nabla f^{\top} P\, \nabla g"),
-            "definition: the Poisson tensor P = Omega^{-1}; Hamilton's equations x' = P grad H, df/dt = {f, H}")
+            r"definition: the Poisson tensor is $P = \Omega^{-1}$; Hamilton's equations are $\dot x = P\nabla H$, "
+            r"$\dot f = \{f, H\}$")
     P = TwoForm(x, omega).poisson_tensor()
-    d.equal(P, sp.Matrix([[0, 1], [-1, 0]]), "invert Omega", display=r"\Omega^{-1}")
-    d.equal(bracket(P, x, q, p), 1, "the canonical bracket", display=r"\{q, p\}")
+    d.equal(P, sp.Matrix([[0, 1], [-1, 0]]), r"the inverse of the $2 \times 2$ rotation matrix $\Omega$ is its transpose", display=r"\Omega^{-1}")
+    d.equal(bracket(P, x, q, p), 1, r"the $(q, p)$ entry of $P$: the canonical bracket", display=r"\{q, p\}")
     V = sp.Function("V")
     H = p**2 / 2 + V(q)
     rhs = hamilton_equations(P, x, H)
-    d.equal(rhs, sp.Matrix([p, -sp.diff(V(q), q)]), "Hamilton's equations for H = p^2/2 + V(q): "
-            "q' = dH/dp, p' = -dH/dq", display=r"(\{q, H\}, \{p, H\})")
+    d.equal(rhs, sp.Matrix([p, -sp.diff(V(q), q)]), r"Hamilton's equations for $H = p^2/2 + V(q)$: $\dot q = \partial H/\partial p$, "
+            r"$\dot p = -\partial H/\partial q$", display=r"(\{q, H\}, \{p, H\})")
     Hg = sp.Function("H")(q, p)
-    d.equal(bracket(P, x, Hg, Hg), 0, "along the flow dH/dt = {H, H} = H_q H_p - H_p H_q = 0 (any H, by antisymmetry "
-            "of P): energy is conserved",
+    d.equal(bracket(P, x, Hg, Hg), 0, r"along the flow $\dot H = \{H, H\} = H_q H_p - H_p H_q = 0$ for any $H$, by the antisymmetry of $P$: "
+            "energy is conserved",
             display=r"\{H, H\}")
     Hosc = (p**2 + q**2) / 2
     d.equal(sp.Matrix([sp.diff(sp.cos(t), t), sp.diff(-sp.sin(t), t)]),
             hamilton_equations(P, x, Hosc).subs({q: sp.cos(t), p: -sp.sin(t)}),
-            "the oscillator H = (p^2 + q^2)/2: (q, p) = (cos t, -sin t) solves q' = p, p' = -q",
+            r"for the oscillator $H = (p^2 + q^2)/2$, $(q, p) = (\cos t, -\sin t)$ solves $\dot q = p$, $\dot p = -q$",
             display=r"\tfrac{d}{dt}(\cos t, -\sin t)")
     a, b = sp.Function("a")(q, p), sp.Function("b")(q, p)
     gen = TwoForm.from_one_form(x, [a, b]).matrix
     d.equal(sp.Matrix(gen), (sp.diff(a, p) - sp.diff(b, q)) * sp.Matrix(omega),
-            "any 1-form a dq + b dp in 2-D: d alpha = (d_p a - d_q b) dp ^ dq, a multiple of the canonical form "
-            "(and every 2-form in 2-D is closed)", display=r"d(a\,dq + b\,dp)")
+            r"for any 1-form $a\,dq + b\,dp$ in 2-D, $d\alpha = (\partial_p a - \partial_q b)\,dp \wedge dq$, a "
+            "scalar times the canonical form (and every 2-form in 2-D is closed)", display=r"d(a\,dq + b\,dp)")
     f = sp.Function("f", positive=True)(q, p)
     Pf = TwoForm(x, f * omega).poisson_tensor()
-    d.given(f, 0, "take Omega_f = f Omega with f(q, p) > 0 smooth: closed (2-D) and nondegenerate", relation=">")
-    d.equal(sp.Matrix(f * omega).det(), f**2, "det Omega_f = f^2 > 0", display=r"\det \Omega_f")
-    d.equal(bracket(Pf, x, q, p), 1 / f, "P_f = Omega_f^{-1} = P / f", display=r"\{q, p\}_f")
+    d.given(f, 0, r"take $\Omega_f = f\,\Omega$ with $f(q, p) > 0$ smooth: closed (in 2-D) and nondegenerate", relation=">")
+    d.equal(sp.Matrix(f * omega).det(), f**2, r"the determinant scales by $f^2$: $\det\Omega_f = f^2 > 0$", display=r"\det \Omega_f")
+    d.equal(bracket(Pf, x, q, p), 1 / f, r"$P_f = \Omega_f^{-1} = P/f$, so every bracket is divided by $f$", display=r"\{q, p\}_f")
     d.equal(hamilton_equations(Pf, x, Hg), sp.Matrix([sp.diff(Hg, p), -sp.diff(Hg, q)]) / f,
-            "Hamilton's equations for Omega_f: the canonical vector field divided by f (same orbits, time rescaled)",
+            r"Hamilton's equations for $\Omega_f$: with $P_f = P/f$, the canonical vector field divided by $f$ (same "
+            "orbits, time rescaled)",
             display=r"(\dot q, \dot p)_f")
     g, h = sp.Function("g")(q, p), sp.Function("h")(q, p)
-    d.equal(leibniz(P, x, f, g, h), 0, "Leibniz rule for generic smooth f, g, h",
+    d.equal(leibniz(P, x, f, g, h), 0, r"the bracket is a first-order derivation in each slot (product rule), so the Leibniz rule holds for generic "
+            r"smooth $f$, $g$, $h$",
             display=r"\{f, gh\} - \{f, g\}h - g\{f, h\}")
     two = canonical(2)
     d.equal(sp.Matrix(list(jacobi(two.poisson_tensor(), two.coords).values())), sp.zeros(4, 1),
-            "Jacobi identity for the canonical structure in (q_1, q_2, p_1, p_2): all four cyclic sums vanish",
+            r"the Jacobi identity for the canonical structure in $(q_1, q_2, p_1, p_2)$: with constant $P$ all four "
+            "cyclic sums vanish",
             display=r"\big(J_{ijk}\big)_{i<j<k}")
     B = sp.Function("B")(*two.coords[:2])
     m = sp.Matrix(two.matrix)
     m[0, 1], m[1, 0] = B, -B
     mag = TwoForm(two.coords, m)
     d.equal(sp.Matrix(list(mag.exterior_derivative().values())), sp.zeros(4, 1),
-            "a magnetic term B(q_1, q_2) dq_1 ^ dq_2 keeps the form closed", display=r"d\omega_B")
+            r"a magnetic term $B(q_1, q_2)\,dq_1 \wedge dq_2$ depends only on $q_1$, $q_2$, so the form stays closed", display=r"d\omega_B")
     d.equal(sp.Matrix(list(jacobi(mag.poisson_tensor(), mag.coords).values())), sp.zeros(4, 1),
-            "so its Poisson tensor satisfies the Jacobi identity too", display=r"\big(J_{ijk}\big)_B")
+            r"a closed nondegenerate form gives a Poisson tensor satisfying the Jacobi identity", display=r"\big(J_{ijk}\big)_B")
     xs, Pso3 = lie_poisson_so3()
-    d.equal(jacobi(Pso3, xs)[(0, 1, 2)], 0, "Jacobi identity for the Lie-Poisson structure of so(3)*: "
-            "{x_i, x_j} = eps_ijk x_k", display=r"J_{123}^{\mathfrak{so}(3)^*}")
-    d.result("poisson_tensor_canonical", P)
-    d.result("hamilton_equations", rhs)
-    d.result("bracket_qp_scaled", 1 / f)
+    d.equal(jacobi(Pso3, xs)[(0, 1, 2)], 0, r"the Jacobi identity for the Lie-Poisson structure of $\mathfrak{so}(3)^*$, "
+            r"$\{x_i, x_j\} = \epsilon_{ijk} x_k$, from that of the cross product", display=r"J_{123}^{\mathfrak{so}(3)^*}")
+    d.result("poisson_tensor_canonical", P, label="P")
+    d.result("hamilton_equations", rhs, label=r"(\dot q, \dot p)")
+    d.result("bracket_qp_scaled", 1 / f, label=r"\{q, p\}_f")
     return d

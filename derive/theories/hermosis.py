@@ -39,9 +39,9 @@ h, k, c, tau, gamma, lam = sp.symbols("h k c tau gamma lambda", positive=True)
 t, s = sp.symbols("t t'", real=True)
 g = sp.Symbol(r"\nabla L", real=True)  # the loss gradient, frozen over [t - tau, t]
 
-SEED = ("E. Hermosis, Learning Dynamics, v0.1.0, 2025, doi:10.5281/zenodo.18071681")
+SEED = ("E. Hermosis, Learning Dynamics, v0.1.0, 2025, `doi:10.5281/zenodo.18071681`")
 FRANCA = ("G. Franca, J. Sulam, D. P. Robinson, R. Vidal, Conformal symplectic and relativistic optimization, "
-          "NeurIPS 2020, arXiv:1903.04100 (RGD; reference code github.com/guisf/rgd, opt_solvers.py)")
+          "NeurIPS 2020, arXiv:1903.04100 (RGD; reference code github.com/guisf/rgd, `opt_solvers.py`)")
 
 
 def symbols(d: int = 1) -> dict[str, Any]:
@@ -115,95 +115,103 @@ def cooling_energy() -> Any:
 def hermosis_brackets() -> Derivation:
     """dω and the Poisson brackets of the entropic and the coupled coordinates (d = 1, 2)."""
     d = Derivation("hermosis-brackets", "Hermosis: the symplectic form and Poisson brackets of a learning model",
-                   summary="The 1-form beta dU + sum Y_j dw^j of the seed has the canonical exterior derivative: "
-                           "{U, beta} = 1, {w, Y} = 1. The coupling Y = beta X is a change of coordinates; in "
-                           "(U, w, beta, X) the 2-form is the seed's, nondegenerate for beta > 0, but the bracket "
-                           "is {w, X} = 1/beta (the seed states 1); {U, X} = -X/beta as the seed says; "
-                           "{beta, X} = {X_i, X_j} = 0.")
+                   summary=r"The 1-form $\beta\,dU + \sum_j Y_j\,dw^j$ of the seed has the canonical exterior derivative: "
+                           r"$\{U, \beta\} = 1$, $\{w, Y\} = 1$. The coupling $Y = \beta X$ is a change of "
+                           r"coordinates; in $(U, w, \beta, X)$ the 2-form is the seed's, nondegenerate for "
+                           r"$\beta > 0$, but the bracket is $\{w, X\} = 1/\beta$ (the seed states 1); "
+                           r"$\{U, X\} = -X/\beta$ as the seed says; $\{\beta, X\} = \{X_i, X_j\} = 0$.")
     d.references.append(SEED)
     d.references.append("V. I. Arnold, Mathematical Methods of Classical Mechanics, 2nd ed., 1989, Sections 37-40")
     w, Y, X = (symbols(1)[n][0] for n in ("w", "Y", "X"))
     ent = entropic_form(1)
-    d.given(sp.Symbol(r"\omega"), sp.Symbol(r"\beta\,dU + Y\,dw"), "the seed's 1-form on (U, w, beta, Y), d = 1")
+    d.given(sp.Symbol(r"\omega"), sp.Symbol(r"\beta\,dU + Y\,dw"), r"the seed's 1-form on $(U, w, \beta, Y)$, in dimension $d = 1$")
     d.equal(sp.Matrix(ent.matrix), wedge(ent.coords, {beta: 1}, {U: 1}) + wedge(ent.coords, {Y: 1}, {w: 1}),
-            "exterior derivative (d alpha)_ij = d_i alpha_j - d_j alpha_i: d omega = d beta ^ dU + dY ^ dw",
+            r"the exterior derivative $(d\alpha)_{ij} = \partial_i\alpha_j - \partial_j\alpha_i$ gives "
+            r"$d\omega = d\beta \wedge dU + dY \wedge dw$",
             display=r"d\omega")
     P0 = ent.poisson_tensor()
     d.equal(sp.Matrix([bracket(P0, ent.coords, U, beta), bracket(P0, ent.coords, w, Y)]), sp.Matrix([1, 1]),
-            "P = Omega^{-1}, {f, g} = grad f^T P grad g: the canonical pairs", display=r"(\{U, \beta\}, \{w, Y\})")
+            r"with $P = \Omega^{-1}$ and $\{f, g\} = \nabla f^{\top} P\,\nabla g$ the canonical pairs have bracket 1", display=r"(\{U, \beta\}, \{w, Y\})")
     cf = coupled_form(1)
     x = cf.coords
-    d.given(Y, beta * X, "the coupling Y = beta X, a change of coordinates to (U, w, beta, X)")
+    d.given(Y, beta * X, r"the seed's coupling $Y = \beta X$, a change of coordinates to $(U, w, \beta, X)$")
     d.equal(sp.Matrix(cf.matrix), seed_coupled_form(1),
-            "d(beta dU + beta X dw) = d beta ^ (dU + X dw) + beta dX ^ dw, the seed's deformed form",
+            r"the product rule: $d(\beta\,dU + \beta X\,dw) = d\beta \wedge (dU + X\,dw) + \beta\,dX \wedge dw$, "
+            "the seed's deformed form",
             display=r"d\omega\,|_{Y = \beta X}")
-    d.equal(sp.Matrix(cf.matrix).det(), beta**2, "nondegenerate for beta > 0", display=r"\det\Omega")
+    d.equal(sp.Matrix(cf.matrix).det(), beta**2, r"the determinant is $\beta^2$, so the form is nondegenerate for $\beta > 0$", display=r"\det\Omega")
     P = cf.poisson_tensor()
-    d.equal(bracket(P, x, U, beta), 1, "P = Omega^{-1}", display=r"\{U, \beta\}")
-    d.equal(bracket(P, x, w, X), 1 / beta, "{w, X} = {w, Y/beta} = {w, Y}/beta: not 1 as the seed states",
+    d.equal(bracket(P, x, U, beta), 1, r"the $(U, \beta)$ entry of $P = \Omega^{-1}$: that pair stays canonical", display=r"\{U, \beta\}")
+    d.equal(bracket(P, x, w, X), 1 / beta, r"$\{w, X\} = \{w, Y/\beta\} = \{w, Y\}/\beta$ because $\{w, \beta\} = 0$: not 1 as the seed states",
             display=r"\{w, X\}")
-    d.equal(bracket(P, x, U, X), -X / beta, "{U, Y/beta} = Y {U, 1/beta} = -Y/beta^2, as the seed states",
+    d.equal(bracket(P, x, U, X), -X / beta, r"by the Leibniz rule $\{U, Y/\beta\} = Y\{U, 1/\beta\} = -Y/\beta^2$, as the seed states",
             display=r"\{U, X\}")
     d.equal(sp.Matrix([bracket(P, x, beta, X), bracket(P, x, U, w), bracket(P, x, w, beta)]), sp.zeros(3, 1),
-            "the remaining brackets of coordinates vanish", display=r"(\{\beta, X\}, \{U, w\}, \{w, \beta\})")
+            r"their entries of $P = \Omega^{-1}$ are zero: the remaining brackets of coordinates vanish", display=r"(\{\beta, X\}, \{U, w\}, \{w, \beta\})")
     d.equal(P, sp.Matrix([[0, 0, 1, -X / beta], [0, 0, 0, 1 / beta], [-1, 0, 0, 0], [X / beta, -1 / beta, 0, 0]]),
-            "so P, in (U, w, beta, X), is assembled from the brackets above (P_ij = {x_i, x_j}, antisymmetric)",
+            r"$P_{ij} = \{x_i, x_j\}$ is antisymmetric, so $P$ in $(U, w, \beta, X)$ is assembled from the brackets above",
             display="P")
-    d.equal(sp.Matrix(list(jacobi(P, x).values())), sp.zeros(4, 1), "Jacobi identity (d omega is closed)",
+    d.equal(sp.Matrix(list(jacobi(P, x).values())), sp.zeros(4, 1), r"the Jacobi identity holds because $d\omega$ is closed",
             display=r"\big(J_{ijk}\big)_{i<j<k}")
     cf2 = coupled_form(2)
     sy2 = symbols(2)
     P2, x2 = cf2.poisson_tensor(), cf2.coords
     (w1, w2), (X1, X2) = sy2["w"], sy2["X"]
-    d.equal(sp.Matrix(cf2.matrix), seed_coupled_form(2), "d = 2: the same form", display=r"d\omega\,|_{d=2}")
-    d.equal(sp.Matrix(cf2.matrix).det(), beta**4, "d = 2: det Omega = beta^4", display=r"\det\Omega\,|_{d=2}")
+    d.equal(sp.Matrix(cf2.matrix), seed_coupled_form(2), "in dimension $d = 2$ the same construction gives the seed's form", display=r"d\omega\,|_{d=2}")
+    d.equal(sp.Matrix(cf2.matrix).det(), beta**4, r"for $d = 2$: $\det\Omega = \beta^4$, nondegenerate for $\beta > 0$", display=r"\det\Omega\,|_{d=2}")
     d.equal(sp.Matrix([[bracket(P2, x2, wi, Xj) for Xj in (X1, X2)] for wi in (w1, w2)]), sp.eye(2) / beta,
-            "d = 2: {w^i, X_j} = delta^i_j / beta", display=r"\big(\{w^i, X_j\}\big)_{ij}")
+            r"for $d = 2$, from $P = \Omega^{-1}$: $\{w^i, X_j\} = \delta^i_j/\beta$", display=r"\big(\{w^i, X_j\}\big)_{ij}")
     d.equal(sp.Matrix([bracket(P2, x2, X1, X2), bracket(P2, x2, beta, X1), bracket(P2, x2, U, X2)]),
-            sp.Matrix([0, 0, -X2 / beta]), "d = 2: {X_1, X_2} = 0, {beta, X_i} = 0, {U, X_i} = -X_i/beta",
+            sp.Matrix([0, 0, -X2 / beta]), r"for $d = 2$, from $P = \Omega^{-1}$: $\{X_1, X_2\} = 0$, $\{\beta, X_i\} = 0$, "
+            r"$\{U, X_i\} = -X_i/\beta$",
             display=r"(\{X_1, X_2\}, \{\beta, X_1\}, \{U, X_2\})")
-    d.result("poisson_tensor", P)
-    d.result("bracket_w_X", 1 / beta)
-    d.result("bracket_U_X", -X / beta)
+    d.result("poisson_tensor", P, label="P")
+    d.result("bracket_w_X", 1 / beta, label=r"\{w, X\}")
+    d.result("bracket_U_X", -X / beta, label=r"\{U, X\}")
     return d
 
 
 def hermosis_equations() -> Derivation:
     """The four Hermosis equations from the coupled Poisson tensor, and the momentum balance."""
     d = Derivation("hermosis-equations", "Hermosis: the equations of learning from the Poisson tensor",
-                   summary="Under the seed's convention -h dx/dt = k{x, H} (the standard flow dx/dt = {x, H} of "
-                           "-(k/h) H: time-reversed), the coupled Poisson tensor gives exactly the seed's four "
-                           "Hermosis equations (they use {w, X} = 1/beta, not the stated 1); combining the X and beta "
-                           "equations gives h d(beta X)/dt = k dH/dw, and the w equation defines the learning "
-                           "velocity v = k/(h beta) dH/dX with dw/dt = -v.")
+                   summary=r"Under the seed's convention $-h\,\dot x = k\{x, H\}$ (the standard flow $\dot x = \{x, H\}$ of "
+                           r"$-(k/h)H$: time-reversed), the coupled Poisson tensor gives exactly the seed's four "
+                           r"Hermosis equations (they use $\{w, X\} = 1/\beta$, not the stated 1); combining the "
+                           r"$X$ and $\beta$ equations gives $h\,\frac{d}{dt}(\beta X) = k\,\partial H/\partial w$, "
+                           r"and the $w$ equation defines the learning velocity "
+                           r"$v = \frac{k}{h\beta}\,\partial H/\partial X$ with $\dot w = -v$.")
     d.references.append(SEED)
     coords, H = generic_hamiltonian(1)
     _, w, _, X = coords
     P = coupled_form(1).poisson_tensor()
     flow = seed_flow(P, coords, H)
     Hd = lambda v: sp.diff(H, v)  # noqa: E731
-    d.given(sp.Symbol(r"-h\,\dot x"), sp.Symbol(r"k\{x, H\}"), "the seed's convention (x any coordinate)")
+    d.given(sp.Symbol(r"-h\,\dot x"), sp.Symbol(r"k\{x, H\}"), "the seed's convention, for any coordinate $x$")
     seed = sp.Matrix([-(k * Hd(beta) - k / beta * X * Hd(X)) / h,
                       -(k / beta) * Hd(X) / h,
                       k * Hd(U) / h,
                       -(-(k / beta) * Hd(w) + k * X / beta * Hd(U)) / h])
-    d.equal(flow, seed, "-(k/h) P grad H in (U, w, beta, X) equals the seed's four Hermosis equations",
+    d.equal(flow, seed, r"$-(k/h)P\nabla H$ in $(U, w, \beta, X)$, with the brackets of `hermosis-brackets`, written out: the "
+            "seed's four Hermosis equations",
             display=r"(\dot U, \dot w, \dot\beta, \dot X)")
     d.equal(-flow, -k / h * (-hamilton_equations(P, coords, H)),
-            "the seed's flow is the standard Hamiltonian flow of -(k/h) H", display=r"-(\dot U, \dot w, \dot\beta, \dot X)")
+            r"$-(k/h)P\nabla H = P\nabla\bigl(-(k/h)H\bigr)$: the seed's flow is the standard Hamiltonian flow of "
+            r"$-(k/h)H$", display=r"-(\dot U, \dot w, \dot\beta, \dot X)")
     Xt, bt = sp.Function("X")(t), sp.Function("beta", positive=True)(t)
     sub = {X: Xt, beta: bt}
     xdot, bdot = flow[3], flow[2]
     lhs = h * (bt * xdot.subs(sub) + bdot.subs(sub) * Xt)
-    d.equal(lhs, k * Hd(w).subs(sub), "h(beta X' + beta' X): the X and beta equations combined",
+    d.equal(lhs, k * Hd(w).subs(sub), r"the product rule $h(\beta\dot X + \dot\beta X)$ with the $X$ and $\beta$ equations substituted",
             display=r"h\frac{d}{dt}(\beta X)")
     Pt = sp.Function("p")
     d.equal(sp.integrate(sp.Derivative(Pt(s), s), (s, t - tau, t)), Pt(t) - Pt(t - tau),
-            "integrate over [t - tau, t] (p = beta X): beta(t)X(t) = beta(t-tau)X(t-tau) - int F, F = -(k/h) dH/dw",
+            r"the fundamental theorem of calculus over $[t - \tau, t]$ with $p = \beta X$: "
+            r"$\beta(t)X(t) = \beta(t - \tau)X(t - \tau) - \int F$, $F = -(k/h)\,\partial H/\partial w$",
             display=r"\int_{t-\tau}^{t}\tfrac{d}{dt'}(\beta X)\,dt'")
-    d.equal(flow[1], -(k / (h * beta)) * Hd(X), "dw/dt = -v with v = k/(h beta) dH/dX, so w(t) = w(t-tau) - int v",
+    d.equal(flow[1], -(k / (h * beta)) * Hd(X), r"the $w$ equation: $\dot w = -v$ with $v = \frac{k}{h\beta}\,\partial H/\partial X$, so "
+            r"$w(t) = w(t - \tau) - \int v$",
             display=r"\dot w")
-    d.result("flow", flow)
+    d.result("flow", flow, label=r"(\dot U, \dot w, \dot\beta, \dot X)")
     return d
 
 
@@ -223,12 +231,12 @@ def relativistic_kinetic() -> Any:
 def hermosis_optimizers() -> Derivation:
     """SGD, SGD with weight decay, momentum with friction and relativistic GD from Hermosis Hamiltonians."""
     d = Derivation("hermosis-optimizers", "Hermosis: SGD, weight decay, momentum and relativistic GD as learning "
-                   "Hamiltonians", summary="With H = beta X^2/(2k) + beta c^2 L/k + E(U, beta), the gradient frozen "
-                   "over [t - tau, t] and a right-endpoint Euler step for w (two approximations), the seed's "
-                   "equations give SGD for constant beta, SGD with weight decay with a harmonic term (decay "
-                   "coefficient k lambda/(beta c^2)), and momentum with friction mu = exp(-gamma tau) for "
-                   "beta(t) = beta exp(gamma t), which our thermal term E = (h/k) gamma beta U produces. The "
-                   "relativistic kinetic energy gives the normalized step of Franca et al.'s RGD.")
+                   "Hamiltonians", summary=r"With $H = \beta X^2/(2k) + \beta c^2 L/k + E(U, \beta)$, the gradient frozen "
+                   r"over $[t - \tau, t]$ and a right-endpoint Euler step for $w$ (two approximations), the seed's "
+                   r"equations give SGD for constant $\beta$, SGD with weight decay with a harmonic term (decay "
+                   r"coefficient $k\lambda/(\beta c^2)$), and momentum with friction $\mu = e^{-\gamma\tau}$ for "
+                   r"$\beta(t) = \beta e^{\gamma t}$, which our thermal term $E = (h/k)\gamma\beta U$ produces. "
+                   "The relativistic kinetic energy gives the normalized step of Franca et al.'s RGD.")
     d.references.extend([SEED, FRANCA])
     coords, _ = generic_hamiltonian(1)
     _, w, _, X = coords
@@ -236,71 +244,77 @@ def hermosis_optimizers() -> Derivation:
     eta, zeta, mu = sp.symbols("eta zeta mu", positive=True)
     P = coupled_form(1).poisson_tensor()
     H = quadratic_hamiltonian()
-    d.given(sp.Symbol("H"), H, "the seed's Hamiltonian (L = L(w), E(U, beta) a thermal term)")
+    d.given(sp.Symbol("H"), H, r"the seed's Hamiltonian, with $L = L(w)$ and $E(U, \beta)$ a thermal term")
     flow = seed_flow(P, coords, H)
-    d.equal(k / (h * beta) * sp.diff(H, X), X / h, "learning velocity v = k/(h beta) dH/dX", display="v")
+    d.equal(k / (h * beta) * sp.diff(H, X), X / h, r"the learning velocity $v = \frac{k}{h\beta}\,\partial H/\partial X$, and $\partial H/\partial X = \beta X/k$",
+            display="v")
     d.equal(-k / h * sp.diff(H, w), -beta * c**2 / h * sp.diff(sp.Function("L")(w), w),
-            "generalized force F = -(k/h) dH/dw", display="F")
-    d.given(sp.Symbol(r"L'(w(t'))"), g, "approximation: the gradient is frozen over [t - tau, t]")
+            r"the generalized force $F = -(k/h)\,\partial H/\partial w$; only the loss term depends on $w$", display="F")
+    d.given(sp.Symbol(r"L'(w(t'))"), g, r"approximation: the gradient is frozen over $[t - \tau, t]$")
     d.given(sp.Symbol("w(t)"), sp.Symbol(r"w(t-\tau) - \tau v(t)"),
-            "approximation: right-endpoint (Euler) rule for w(t) = w(t - tau) - int v")
+            r"approximation: the right-endpoint (Euler) rule for $w(t) = w(t - \tau) - \int v$")
     one = sp.Lambda(s, beta)
-    d.equal(momentum_update(one), X0 + tau * c**2 / h * g, "constant beta: X(t) = X(t - tau) + (tau c^2/h) grad L",
+    d.equal(momentum_update(one), X0 + tau * c**2 / h * g, r"with $\beta$ constant the impulse $(c^2/h)\nabla L\int\beta\,dt'$ over $[t - \tau, t]$ is "
+            r"$\tau\beta c^2\nabla L/h$, and $\beta$ cancels",
             display=r"X(t)\,|_{\beta\ \mathrm{const}}")
-    d.then((X0 + zeta * g).subs(zeta, tau * c**2 / h), "SGD: X <- X + zeta grad L, w <- w - eta X with "
-           "zeta = tau c^2/h, eta = tau/h")
+    d.then((X0 + zeta * g).subs(zeta, tau * c**2 / h), r"renaming the constants gives SGD: $X \leftarrow X + \zeta\nabla L$, $w \leftarrow w - \eta X$ with "
+           r"$\zeta = \tau c^2/h$, $\eta = \tau/h$")
     Hwd = beta * X**2 / (2 * k) + lam * w**2 / 2 + beta * c**2 * sp.Function("L")(w) / k
     Fwd = -k / h * sp.diff(Hwd, w)
     d.equal(Fwd + beta * c**2 / h * sp.diff(sp.Function("L")(w), w), -k * lam * w / h,
-            "harmonic term lambda w^2/2: the extra force is F' = -(k lambda/h) w", display=r"F'")
+            r"the harmonic term $\lambda w^2/2$ adds the force $F' = -(k/h)\,\partial_w(\lambda w^2/2) = -(k\lambda/h)w$", display=r"F'")
     X_wd = beta * X0 / beta - tau * Fwd.subs(sp.Derivative(sp.Function("L")(w), w), g) / beta
     d.equal(X_wd, X0 + (tau * c**2 / h) * (g + k * lam / (beta * c**2) * w),
-            "weight decay: X <- X + zeta (grad L + lambda' w), lambda' = k lambda/(beta c^2) (w frozen too)",
+            r"the same impulse with that force ($w$ frozen too) is weight decay: "
+            r"$X \leftarrow X + \zeta(\nabla L + \lambda' w)$ with $\lambda' = k\lambda/(\beta c^2)$",
             display=r"X(t)\,|_{\mathrm{wd}}")
     lam_wd = sp.Symbol("lambda'", real=True)
     d.solution(sp.Eq(X0 + (tau * c**2 / h) * (g + lam_wd * w), X_wd), lam_wd, k * lam / (beta * c**2),
-               "the weight-decay coefficient lambda' that puts the update in SGD's form")
+               r"matching the coefficients of $w$: the weight-decay coefficient $\lambda'$ that puts the update in SGD's form")
     Ecool = cooling_energy()
     Hc = quadratic_hamiltonian(Ecool)
     flow_c = seed_flow(P, coords, Hc)
     bt = beta * sp.exp(gamma * t)
-    d.given(sp.Symbol("E(U, beta)"), Ecool, "our construction (not the seed's): a thermal term linear in U")
-    d.equal(sp.diff(bt, t), flow_c[2].subs(beta, bt), "the beta equation -h beta' = -k dH/dU is beta' = gamma beta, "
-            "solved by beta(t) = beta exp(gamma t): exponential cooling", display=r"\tfrac{d}{dt}\beta e^{\gamma t}")
+    d.given(sp.Symbol("E(U, beta)"), Ecool, "our construction (not the seed's): a thermal term linear in $U$")
+    d.equal(sp.diff(bt, t), flow_c[2].subs(beta, bt), r"the $\beta$ equation $-h\dot\beta = -k\,\partial H/\partial U$ reads $\dot\beta = \gamma\beta$, "
+            r"solved by $\beta(t) = \beta e^{\gamma t}$: exponential cooling", display=r"\tfrac{d}{dt}\beta e^{\gamma t}")
     d.equal(flow_c, sp.Matrix([-gamma * U + X**2 / (2 * h) - c**2 * sp.Function("L")(w) / h, -X / h, gamma * beta,
                                c**2 * sp.Derivative(sp.Function("L")(w), w) / h - gamma * X]),
-            "the seed's four equations with the thermal term E", display=r"(\dot U, \dot w, \dot\beta, \dot X)")
+            r"the seed's flow $-(k/h)P\nabla H$ with the thermal term $E$, written out", display=r"(\dot U, \dot w, \dot\beta, \dot X)")
     d.equal(sp.expand(flow_c[3].subs(sp.Derivative(sp.Function("L")(w), w), g)), c**2 * g / h - gamma * X,
-            "the X equation becomes X' = c^2 grad L/h - gamma X: E produces the friction", display=r"\dot X")
+            r"with the gradient frozen the $X$ equation reads $\dot X = c^2\nabla L/h - \gamma X$: $E$ produces the friction", display=r"\dot X")
     Xs = X0 * sp.exp(-gamma * (s - t + tau)) + (1 - sp.exp(-gamma * (s - t + tau))) * c**2 * g / (h * gamma)
-    d.equal(sp.diff(Xs, s) - (c**2 * g / h - gamma * Xs), 0, "exact solution on [t - tau, t] with X(t - tau) = X_0",
+    d.equal(sp.diff(Xs, s) - (c**2 * g / h - gamma * Xs), 0, r"differentiate: this is the exact solution of the linear equation on $[t - \tau, t]$ with "
+            r"$X(t - \tau) = X_0$",
             display=r"\dot X - (c^2\nabla L/h - \gamma X)")
     exp_b = sp.Lambda(s, beta * sp.exp(gamma * s))
     d.equal(c**2 / h * g * sp.integrate(exp_b(s), (s, t - tau, t)),
             c**2 / h * (1 - sp.exp(-gamma * tau)) / gamma * beta * sp.exp(gamma * t) * g,
-            "impulse under cooling (it carries grad L)", display=r"I(t)")
-    d.equal(momentum_update(exp_b), Xs.subs(s, t), "momentum update = the exact solution at s = t",
+            r"the impulse under cooling: integrate $\beta e^{\gamma t'}$ over $[t - \tau, t]$ (it carries $\nabla L$)", display=r"I(t)")
+    d.equal(momentum_update(exp_b), Xs.subs(s, t), r"the momentum balance under cooling agrees with the exact solution at $t' = t$",
             display=r"X(t)\,|_{\beta e^{\gamma t}}")
     d.then((mu * X0 + (1 - mu) * zeta * g).subs({mu: sp.exp(-gamma * tau), zeta: c**2 / (h * gamma)}),
-           "momentum with friction: mu = exp(-gamma tau), zeta = c^2/(h gamma), eta = tau/h")
+           r"renaming the constants gives momentum with friction: $\mu = e^{-\gamma\tau}$, "
+           r"$\zeta = c^2/(h\gamma)$, $\eta = \tau/h$")
     d.equal(sp.Derivative(momentum_update(exp_b), X0), sp.exp(-gamma * tau),
-            "the friction mu: the weight of X(t - tau) = X_0 in the update", display=r"\partial X(t)/\partial X_0")
+            r"the friction $\mu$ is the weight of $X(t - \tau) = X_0$ in the update", display=r"\partial X(t)/\partial X_0")
     K = relativistic_kinetic()
     d.given(sp.Symbol("H_{rel}"), K + sp.Symbol("V") + sp.Symbol("E"), "the seed's relativistic Hamiltonian")
-    d.equal(K, k / beta * sp.sqrt(beta**2 * X**2 / k**2 + 1), "factor k^2/beta^2 out of the root: prefactor k/beta",
+    d.equal(K, k / beta * sp.sqrt(beta**2 * X**2 / k**2 + 1), r"factor $k^2/\beta^2$ out of the root: the prefactor is $k/\beta$",
             display=r"\sqrt{X^2 + k^2/\beta^2}")
     d.equal(sp.series(K, X, 0, 6).removeO(), k / beta + beta * X**2 / (2 * k) - beta**3 * X**4 / (8 * k**3),
-            "Taylor series in X to order 4: rest energy kT, then the classical kinetic energy",
+            r"the Taylor series in $X$ to order 4: the rest energy $k/\beta$, then the classical kinetic energy",
             display=r"\sqrt{X^2 + k^2/\beta^2}\,\big|_{O(X^4)}")
     vrel = k / (h * beta) * sp.diff(K, X)
-    d.equal(vrel, X / (h * sp.sqrt(beta**2 * X**2 / k**2 + 1)), "relativistic learning velocity", display="v")
+    d.equal(vrel, X / (h * sp.sqrt(beta**2 * X**2 / k**2 + 1)), r"the learning velocity $v = \frac{k}{h\beta}\,\partial H/\partial X$ of the relativistic Hamiltonian",
+            display="v")
     pk, delta = -tau * X / h, (h * beta / (k * tau))**2
-    d.equal(-tau * vrel, pk / sp.sqrt(1 + delta * pk**2), "Euler step -tau v = RGD's normalized step "
-            "p/sqrt(1 + delta p^2) with p = -(tau/h) X, delta = (h beta/(k tau))^2 (Franca et al.)",
+    d.equal(-tau * vrel, pk / sp.sqrt(1 + delta * pk**2), r"the Euler step $-\tau v$ is RGD's normalized step $p/\sqrt{1 + \delta p^2}$ with $p = -(\tau/h)X$ and "
+            r"$\delta = (h\beta/(k\tau))^2$ (Franca et al.)",
             display=r"-\tau v")
-    d.then(-(tau * k / (h * beta)) * X / K, "the seed's form with eta = tau k/(h beta)")
-    d.result("cooling_energy", Ecool)
-    d.result("mu", sp.exp(-gamma * tau))
-    d.result("weight_decay", k * lam / (beta * c**2))
-    d.result("flow_cooling", flow_c)
+    d.then(-(tau * k / (h * beta)) * X / K, r"rewritten in the seed's form, with $\eta = \tau k/(h\beta)$")
+    d.result("cooling_energy", Ecool, label=r"E(U, \beta)")
+    d.result("mu", sp.exp(-gamma * tau), label=r"\mu")
+    d.result("weight_decay", k * lam / (beta * c**2), label=r"\lambda'")
+    d.result("flow_cooling", flow_c, label=r"(\dot U, \dot w, \dot\beta, \dot X)")
     return d

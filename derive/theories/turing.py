@@ -79,106 +79,113 @@ def fastest_growing_condition(qq=q):
 def turing_instability() -> Derivation:
     """The general two-species Turing analysis: dispersion relation, conditions, band, d_c, k_c, q*."""
     dv = Derivation("turing-instability", "Turing instability of a two-species reaction-diffusion system",
-                    summary="Linearize u_t = f + D_u u_xx, v_t = g + D_v v_xx about a homogeneous steady state. A plane "
-                            "wave exp(ikx + lambda t) grows at the eigenvalues of J - k^2 D: lambda^2 - T(k^2) lambda + "
-                            "h(k^2) = 0. A state stable without diffusion (tr J < 0 < det J) is destabilized by "
-                            "diffusion iff h dips below zero: D_v f_u + D_u g_v > 0 and (D_v f_u + D_u g_v)^2 > 4 D_u "
-                            "D_v det J. The unstable band lies between the roots of h; the critical ratio is "
-                            "d_c = ((sqrt(det J) + sqrt(-f_v g_u))/f_u)^2 with k_c^2 = sqrt(det J/(D_u D_v)); the "
-                            "fastest-growing k^2 is a root of an explicit quadratic.")
+                    summary=r"Linearize $u_t = f + D_u u_{xx}$, $v_t = g + D_v v_{xx}$ about a homogeneous steady state. A "
+                            r"plane wave $e^{ikx + \lambda t}$ grows at the eigenvalues of $J - k^2 D$: "
+                            r"$\lambda^2 - T(k^2)\lambda + h(k^2) = 0$. A state stable without diffusion "
+                            r"($\operatorname{tr} J < 0 < \det J$) is destabilized by diffusion iff $h$ dips below zero: "
+                            r"$D_v f_u + D_u g_v > 0$ and $(D_v f_u + D_u g_v)^2 > 4 D_u D_v \det J$. The unstable band "
+                            r"lies between the roots of $h$; the critical ratio is "
+                            r"$d_{\mathrm{c}} = \left((\sqrt{\det J} + \sqrt{-f_v g_u})/f_u\right)^2$ with "
+                            r"$k_{\mathrm{c}}^2 = \sqrt{\det J/(D_u D_v)}$; the fastest-growing $k^2$ is a root of an "
+                            "explicit quadratic.")
     dv.references.append("A. M. Turing, The chemical basis of morphogenesis, Phil. Trans. R. Soc. B 237, 1952")
     dv.references.append("J. D. Murray, Mathematical Biology II: Spatial Models and Biomedical Applications, 3rd ed., "
                          "2003, Chapter 2 (book pages not opened; every formula derived and checked here)")
     w0 = sp.Matrix([c1, c2])
     wave = w0 * sp.exp(sp.I * k * x + lam * t)
     wt = sp.Symbol("w_t")
-    dv.given(wt, sp.Symbol(r"J w + D w_{xx}"), "the linearization about the steady state, w = (u - u*, v - v*), "
-             "J = [[f_u, f_v], [g_u, g_v]], D = diag(D_u, D_v)")
+    dv.given(wt, sp.Symbol(r"J w + D w_{xx}"), r"the linearization about the steady state, $w = (u - u^*, v - v^*)$, with "
+             r"$J = \begin{pmatrix} f_u & f_v \\ g_u & g_v \end{pmatrix}$ and $D = \operatorname{diag}(D_u, D_v)$")
     dv.equal(J * wave + Dmat * sp.diff(wave, x, 2), (J - k**2 * Dmat) * wave,
-             "a plane wave w = c exp(ikx + lambda t): d^2/dx^2 acts as -k^2",
+             r"for a plane wave $w = c\,e^{ikx + \lambda t}$ the second derivative $\partial_x^2$ acts as the factor $-k^2$",
              display=r"J w + D w_{xx}\,\big|_{w = c\,e^{ikx + \lambda t}}")
-    dv.equal(sp.diff(wave, t), lam * wave, "and d/dt acts as lambda: so lambda c = (J - k^2 D) c",
+    dv.equal(sp.diff(wave, t), lam * wave, r"and $\partial_t$ acts as the factor $\lambda$, so $\lambda c = (J - k^2 D)c$",
              display=r"w_t\,\big|_{w = c\,e^{ikx + \lambda t}}")
-    dv.equal((J - q * Dmat).trace(), trace(), "the trace of J - qD (q = k^2)", display="T(q)")
+    dv.equal((J - q * Dmat).trace(), trace(), "the sum of the diagonal entries of $J - qD$, with $q = k^2$", display="T(q)")
     charpoly = (lam * sp.eye(2) - (J - q * Dmat)).det()
     dv.equal(charpoly, lam**2 - trace() * lam + h_of(),
-             "nonzero c exists iff det(lambda I - J + q D) = 0 (q = k^2): the dispersion relation",
+             r"a nonzero $c$ exists iff $\det(\lambda I - J + qD) = 0$ ($q = k^2$); expanding the $2 \times 2$ "
+             "determinant gives the dispersion relation",
              display=r"\det(\lambda I - J + k^2 D)")
     dv.solution(lam**2 - trace() * lam + h_of(), lam, lambda_plus(),
-                "its root with the larger real part, lambda_+(k^2)")
-    dv.given(sp.Symbol(r"\operatorname{tr} J"), 0, "the steady state is stable without diffusion (k = 0) ...",
+                r"the quadratic formula: the root with the larger real part, $\lambda_+(k^2)$")
+    dv.given(sp.Symbol(r"\operatorname{tr} J"), 0, "assumed: the steady state is stable without diffusion ($k = 0$) ...",
              relation="<")
-    dv.given(sp.Symbol(r"\det J"), 0, "... which for a 2x2 Jacobian means tr J < 0 and det J > 0", relation=">")
-    dv.positive((tau + (Du + Dv) * q), "so -T(q) = -tr J + (D_u + D_v) q > 0 for every q > 0 (tau = -tr J > 0): "
-                "Re lambda_+ > 0 iff h(q) < 0", display=r"-T(q)\,\big|_{\operatorname{tr}J = -\tau}")
+    dv.given(sp.Symbol(r"\det J"), 0, r"... which for a $2 \times 2$ Jacobian means $\operatorname{tr} J < 0$ and $\det J > 0$", relation=">")
+    dv.positive((tau + (Du + Dv) * q), r"a sum of positive terms: $-T(q) = -\operatorname{tr} J + (D_u + D_v) q > 0$ for every $q > 0$ "
+                r"($\tau = -\operatorname{tr} J > 0$), so $\operatorname{Re}\lambda_+ > 0$ iff $h(q) < 0$", display=r"-T(q)\,\big|_{\operatorname{tr}J = -\tau}")
     qm = (Dv * fu + Du * gv) / (2 * Du * Dv)
-    dv.solution(sp.Eq(sp.diff(h_of(), q), 0), q, qm, "h is a convex parabola with h(0) = det J > 0; its minimum")
-    dv.equal(h_of(qm), detJ - (Dv * fu + Du * gv)**2 / (4 * Du * Dv), "the minimum value of h",
+    dv.solution(sp.Eq(sp.diff(h_of(), q), 0), q, qm, r"$h$ is a convex parabola with $h(0) = \det J > 0$; its minimum $q_m$ is where $h'(q) = 0$")
+    dv.equal(h_of(qm), detJ - (Dv * fu + Du * gv)**2 / (4 * Du * Dv), "substitute $q_m$ into $h$: its minimum value",
              display=r"h(q_m)")
     beta = sp.Symbol("beta", real=True)
     dv.equal((Delta - B**2 / (4 * Du * Dv)).subs(B, 2 * beta * sp.sqrt(Du * Dv * Delta)), Delta * (1 - beta**2),
-             "write B = D_v f_u + D_u g_v = 2 beta sqrt(D_u D_v det J), Delta = det J: h(q_m) = Delta (1 - beta^2)",
+             r"write $B = D_v f_u + D_u g_v = 2\beta\sqrt{D_u D_v \det J}$ and $\Delta = \det J$: then "
+             r"$h(q_m) = \Delta(1 - \beta^2)$",
              display=r"h(q_m)\,\big|_{B = 2\beta\sqrt{D_u D_v \Delta}}")
     dv.equivalent(sp.And(beta > 0, 1 - beta**2 < 0), beta, sp.Interval.open(1, sp.oo),
-                  "h < 0 somewhere on q > 0 iff q_m > 0 and h(q_m) < 0, i.e. beta > 1: the Turing conditions "
-                  "B > 0 and B^2 > 4 D_u D_v det J")
+                  r"$h < 0$ somewhere on $q > 0$ iff $q_m > 0$ and $h(q_m) < 0$, i.e. $\beta > 1$: the Turing conditions "
+                  r"$B > 0$ and $B^2 > 4 D_u D_v \det J$")
     disc = (Dv * fu + Du * gv)**2 - 4 * Du * Dv * detJ
     qlo = ((Dv * fu + Du * gv) - sp.sqrt(disc)) / (2 * Du * Dv)
     qhi = ((Dv * fu + Du * gv) + sp.sqrt(disc)) / (2 * Du * Dv)
-    dv.solution(h_of(), q, qlo, "the lower band edge q_-: a root of h")
-    dv.solution(h_of(), q, qhi, "the upper band edge q_+")
-    dv.equal(h_of(), Du * Dv * (q - qlo) * (q - qhi), "h = D_u D_v (q - q_-)(q - q_+): h < 0 exactly on the band "
-             "q_- < k^2 < q_+", display="h(q)")
+    dv.solution(h_of(), q, qlo, "the quadratic formula: the lower band edge $q_-$ is the smaller root of $h$")
+    dv.solution(h_of(), q, qhi, "and the upper band edge $q_+$ the larger one")
+    dv.equal(h_of(), Du * Dv * (q - qlo) * (q - qhi), "a quadratic with leading coefficient $D_u D_v > 0$ factors over its two roots, so $h < 0$ exactly on the "
+             "band $q_- < k^2 < q_+$", display="h(q)")
     # the critical diffusion ratio
     dquad = fu**2 * dr**2 + 2 * (2 * fv * gu - fu * gv) * dr + gv**2
-    dv.equal(disc.subs(Dv, dr * Du), Du**2 * dquad, "with D_v = d D_u the discriminant is D_u^2 times a quadratic in "
-             "d; onset (a double root of h) where it vanishes", display=r"B^2 - 4 D_u D_v \det J\,\big|_{D_v = d D_u}")
+    dv.equal(disc.subs(Dv, dr * Du), Du**2 * dquad, "with $D_v = d D_u$ the discriminant is $D_u^2$ times a quadratic in $d$; onset (a double root of $h$) is "
+             "where it vanishes", display=r"B^2 - 4 D_u D_v \det J\,\big|_{D_v = d D_u}")
     dc_general = (sp.sqrt(detJ) + sp.sqrt(-fv * gu))**2 / fu**2
-    dv.solution(dquad, dr, dc_general, "d_c = ((sqrt(det J) + sqrt(-f_v g_u))/f_u)^2 solves it")
-    dv.solution(dquad, dr, (sp.sqrt(detJ) - sp.sqrt(-fv * gu))**2 / fu**2, "and so does d_- = ((sqrt(det J) - "
-                "sqrt(-f_v g_u))/f_u)^2, the other root")
-    dv.given(fu, 0, "u is the activator: f_u = F > 0; then tr J < 0 forces g_v = -G < 0, and det J > 0 "
-             "forces P = -f_v g_u = det J + F G > 0", relation=">")
+    dv.solution(dquad, dr, dc_general, r"the quadratic formula in $d$: $d_{\mathrm{c}} = \left((\sqrt{\det J} + \sqrt{-f_v g_u})/f_u\right)^2$ "
+                "is a root")
+    dv.solution(dquad, dr, (sp.sqrt(detJ) - sp.sqrt(-fv * gu))**2 / fu**2, r"and so is $d_- = \left((\sqrt{\det J} - \sqrt{-f_v g_u})/f_u\right)^2$, the other root")
+    dv.given(fu, 0, r"assumed: $u$ is the activator, $f_u = F > 0$; then $\operatorname{tr} J < 0$ forces $g_v = -G < 0$, and "
+             r"$\det J > 0$ forces $P = -f_v g_u = \det J + FG > 0$", relation=">")
     dcF = (sp.sqrt(Delta) + sp.sqrt(P))**2 / F**2
     dmF = (sp.sqrt(P) - sp.sqrt(Delta))**2 / F**2
     gvF = (Delta - P) / F  # det J = f_u g_v + P
     dv.equal(dcF * F + gvF, 2 * sp.sqrt(Delta) * (sp.sqrt(Delta) + sp.sqrt(P)) / F,
-             "at d_c, B/D_u = d f_u + g_v (g_v = (Delta - P)/F)", display=r"d_c f_u + g_v")
-    dv.positive(2 * sp.sqrt(Delta) * (sp.sqrt(Delta) + sp.sqrt(P)) / F, "is positive: d_c is the threshold",
-                display=r"d_c f_u + g_v")
+             r"at $d_{\mathrm{c}}$, $B/D_u = d f_u + g_v$, with $g_v = (\Delta - P)/F$ from $\det J = f_u g_v + P$",
+             display=r"d_{\mathrm{c}} f_u + g_v")
+    dv.positive(2 * sp.sqrt(Delta) * (sp.sqrt(Delta) + sp.sqrt(P)) / F, r"a product of positive factors ($\Delta$, $P$, $F > 0$): $B > 0$ at $d_{\mathrm{c}}$, the threshold",
+                display=r"d_{\mathrm{c}} f_u + g_v")
     dv.equal((dmF * F + gvF).subs(P, Delta + F * G),
              -2 * Delta * G / (Delta + sp.sqrt(Delta * (Delta + F * G))),
-             "at d_- it is negative (P = Delta + F G): d_- violates B > 0, so instability holds iff d > d_c",
+             r"at $d_-$ it is negative (with $P = \Delta + FG$): $d_-$ violates $B > 0$, so instability holds iff "
+             r"$d > d_{\mathrm{c}}$",
              display=r"d_- f_u + g_v")
     kc2 = sp.sqrt(detJ / (Du * Dv))
-    dv.equal(qm**2 - detJ / (Du * Dv), disc / (4 * Du**2 * Dv**2), "q_m^2 - det J/(D_u D_v) is proportional to the "
-             "discriminant: at onset the double root is k_c^2 = sqrt(det J/(D_u D_v))", display=r"q_m^2 - \det J/(D_u D_v)")
-    dv.solution(sp.Eq(q**2, detJ / (Du * Dv)), q, kc2, "at onset (zero discriminant) q_m^2 = det J/(D_u D_v): "
-                "k_c^2 is its positive root")
+    dv.equal(qm**2 - detJ / (Du * Dv), disc / (4 * Du**2 * Dv**2), r"$q_m^2 - \det J/(D_u D_v)$ is proportional to the discriminant, so at onset the double root is "
+             r"$k_{\mathrm{c}}^2 = \sqrt{\det J/(D_u D_v)}$", display=r"q_m^2 - \det J/(D_u D_v)")
+    dv.solution(sp.Eq(q**2, detJ / (Du * Dv)), q, kc2, r"at onset (zero discriminant) $q_m^2 = \det J/(D_u D_v)$, and $k_{\mathrm{c}}^2$ is its positive root")
     # the fastest-growing mode
     s = Du + Dv
     Tq, hq = trace(), h_of()
     root = sp.sqrt(Tq**2 - 4 * hq)
     dv.equal(sp.diff(lambda_plus(), q), (sp.diff(Tq, q) * lambda_plus() - sp.diff(hq, q)) / root,
-             "implicit differentiation: d lambda/dq = (T' lambda - h')/(2 lambda - T), 2 lambda_+ - T = sqrt(T^2 - 4h)", display=r"\frac{d\lambda_+}{dq}")
+             r"implicit differentiation of the dispersion relation: $d\lambda/dq = (T'\lambda - h')/(2\lambda - T)$, "
+             r"and $2\lambda_+ - T = \sqrt{T^2 - 4h}$", display=r"\frac{d\lambda_+}{dq}")
     hp = sp.diff(hq, q)
-    dv.solution(sp.diff(Tq, q) * lam - hp, lam, -hp / s, "stationary iff h'(q) = T'(q) lambda, T' = -(D_u + D_v): "
-                "lambda = -h'(q)/s with s = D_u + D_v")
+    dv.solution(sp.diff(Tq, q) * lam - hp, lam, -hp / s, r"$\lambda_+$ is stationary iff $h'(q) = T'(q)\lambda$, and $T' = -(D_u + D_v)$: "
+                r"$\lambda = -h'(q)/s$ with $s = D_u + D_v$")
     dv.equal(sp.cancel(s**2 * (lam**2 - Tq * lam + hq).subs(lam, -hp / s)), fastest_growing_condition(),
-             "so q* is a root of the quadratic Q(q) = h'^2 + s T h' + s^2 h, on the branch 2h' + s T < 0",
+             r"substitute that $\lambda$ into the dispersion relation: $q^*$ is a root of the quadratic "
+             r"$Q(q) = h'^2 + sTh' + s^2 h$, on the branch $2h' + sT < 0$",
              display=r"s^2 \left(\lambda^2 - T\lambda + h\right)\big|_{\lambda = -h'(q)/s}")
     Q = sp.Poly(fastest_growing_condition(), q)
-    dv.equal(Q.coeff_monomial(q**2), -Du * Dv * (Du - Dv)**2, "Q is a true quadratic (closed-form roots) whenever D_u != D_v",
+    dv.equal(Q.coeff_monomial(q**2), -Du * Dv * (Du - Dv)**2, r"the $q^4$ and $q^3$ terms cancel, so $Q$ is a true quadratic (closed-form roots) whenever $D_u \ne D_v$",
              display=r"[q^2]\,Q")
-    dv.result("trace", Tq)
-    dv.result("h", hq)
-    dv.result("lambda_plus", lambda_plus())
-    dv.result("band_low", qlo)
-    dv.result("band_high", qhi)
-    dv.result("d_c", dc_general)
-    dv.result("k_c2", kc2)
-    dv.result("fastest_growing_condition", fastest_growing_condition())
-    dv.result("lambda_max_of_q", -hp / s)
+    dv.result("trace", Tq, label="T(q)")
+    dv.result("h", hq, label="h(q)")
+    dv.result("lambda_plus", lambda_plus(), label=r"\lambda_+(q)")
+    dv.result("band_low", qlo, label="q_-")
+    dv.result("band_high", qhi, label="q_+")
+    dv.result("d_c", dc_general, label=r"d_{\mathrm{c}}")
+    dv.result("k_c2", kc2, label=r"k_{\mathrm{c}}^2")
+    dv.result("fastest_growing_condition", fastest_growing_condition(), label="Q(q)")
+    dv.result("lambda_max_of_q", -hp / s, label=r"\lambda_{\max}")
     return dv
 
 
@@ -250,80 +257,83 @@ def schnakenberg_turing(params: dict | None = None) -> Derivation:
     if "band" not in res:
         raise ValueError(f"no Turing instability at {p} (d_c = {res['d_c']}): choose d > d_c")
     dv = Derivation("turing-schnakenberg", "Turing patterns of the Schnakenberg model",
-                    summary="Schnakenberg kinetics f = a - u + u^2 v, g = b - u^2 v with D_u = 1, D_v = d: steady "
-                            "state (a + b, b/(a + b)^2), Turing space 0 < b - a < (a + b)^3, d(b - a) > (a + b)^3, "
-                            "(d(b - a) - (a + b)^3)^2 > 4d(a + b)^4. At a = %s, b = %s, d = %s: the band, the "
-                            "critical ratio d_c, the onset wavenumber k_c and the fastest-growing mode, exactly."
-                            % (p["a"], p["b"], p["d"]))
+                    summary=r"Schnakenberg kinetics $f = a - u + u^2 v$, $g = b - u^2 v$ with $D_u = 1$, $D_v = d$: steady "
+                            r"state $(a + b, b/(a + b)^2)$, Turing space $0 < b - a < (a + b)^3$, "
+                            r"$d(b - a) > (a + b)^3$, $(d(b - a) - (a + b)^3)^2 > 4d(a + b)^4$. At $a = %s$, $b = %s$, "
+                            r"$d = %s$: the band, the critical ratio $d_{\mathrm{c}}$, the onset wavenumber "
+                            r"$k_{\mathrm{c}}$ and the fastest-growing mode, exactly."
+                            % (sp.latex(p["a"]), sp.latex(p["b"]), sp.latex(p["d"])))
     dv.references.append("J. Schnakenberg, Simple chemical reaction systems with limit cycle behaviour, "
                          "J. Theor. Biol. 81, 389-400, 1979")
     dv.references.append("J. D. Murray, Mathematical Biology II, 3rd ed., 2003, Chapter 2 (the Turing space of "
                          "this model; book pages not opened, inequalities derived here)")
     f, g = schnakenberg_kinetics()
     dv.given(sp.Matrix([sp.Symbol("u_t"), sp.Symbol("v_t")]),
-             sp.Matrix([f + sp.Symbol("u_{xx}"), g + d * sp.Symbol("v_{xx}")]), "Schnakenberg kinetics, D_u = 1, D_v = d")
+             sp.Matrix([f + sp.Symbol("u_{xx}"), g + d * sp.Symbol("v_{xx}")]), "the Schnakenberg model: its kinetics with $D_u = 1$ and $D_v = d$")
     ust, vst = a + b, b / (a + b)**2
-    dv.solution([f, g], (u, v), (ust, vst), "the homogeneous steady state (u*, v*)")
+    dv.solution([f, g], (u, v), (ust, vst), "the homogeneous steady state $(u^*, v^*)$: both kinetics vanish there")
     Js = sp.Matrix([f, g]).jacobian([u, v]).subs({u: ust, v: vst})
-    dv.equal(Js, schnakenberg_jacobian(), "the Jacobian there", display=r"J(u^*, v^*)")
-    dv.equal(Js.det(), (a + b)**2, "det J = (a + b)^2 > 0 always", display=r"\det J")
-    dv.equal(Js.trace(), (b - a - (a + b)**3) / (a + b), "tr J < 0 iff b - a < (a + b)^3",
+    dv.equal(Js, schnakenberg_jacobian(), "differentiate $f$ and $g$ in $u$ and $v$ at the steady state", display=r"J(u^*, v^*)")
+    dv.equal(Js.det(), (a + b)**2, "the determinant of that Jacobian: $(a + b)^2 > 0$ for all $a$, $b$", display=r"\det J")
+    dv.equal(Js.trace(), (b - a - (a + b)**3) / (a + b), r"the trace of that Jacobian: $\operatorname{tr} J < 0$ iff $b - a < (a + b)^3$",
              display=r"\operatorname{tr} J")
     Bs = d * Js[0, 0] + Js[1, 1]
-    dv.equal(Bs, (d * (b - a) - (a + b)**3) / (a + b), "B = d f_u + g_v > 0 iff d(b - a) > (a + b)^3",
+    dv.equal(Bs, (d * (b - a) - (a + b)**3) / (a + b), "from the diagonal of the Jacobian: $B = d f_u + g_v > 0$ iff $d(b - a) > (a + b)^3$",
              display=r"d f_u + g_v")
     dv.equal((a + b)**2 * (Bs**2 - 4 * d * Js.det()), (d * (b - a) - (a + b)**3)**2 - 4 * d * (a + b)**4,
-             "B^2 > 4 d det J iff (d(b - a) - (a + b)^3)^2 > 4 d (a + b)^4: the Turing space",
+             r"scale by $(a + b)^2 > 0$: $B^2 > 4d\det J$ iff $(d(b - a) - (a + b)^3)^2 > 4d(a + b)^4$, the Turing space",
              display=r"(a + b)^2 (B^2 - 4 d \det J)")
     num = {a: p["a"], b: p["b"]}
     Bd = (d * Js[0, 0] + Js[1, 1]).subs(num)
     dc = res["d_c"]
     dv.equivalent(sp.And(Bd > 0, Bd**2 - 4 * d * Js.det().subs(num) > 0), d, sp.Interval.open(dc, sp.oo),
-                  "at a = %s, b = %s: Turing-unstable exactly for d > d_c" % (p["a"], p["b"]))
+                  r"at $a = %s$, $b = %s$ both Turing conditions, $B > 0$ and $B^2 > 4d\det J$, hold exactly for "
+                  r"$d > d_{\mathrm{c}}$" % (sp.latex(p["a"]), sp.latex(p["b"])))
     sub = {fu: Js[0, 0], fv: Js[0, 1], gu: Js[1, 0], gv: Js[1, 1]}
     dv.equal(((sp.sqrt(detJ) + sp.sqrt(-fv * gu))**2 / fu**2).subs(sub).subs(num), dc,
-             "the general d_c = ((sqrt(det J) + sqrt(-f_v g_u))/f_u)^2 agrees", display="d_c")
+             r"the general formula $d_{\mathrm{c}} = \left((\sqrt{\det J} + \sqrt{-f_v g_u})/f_u\right)^2$ "
+             "at this Jacobian", display=r"d_{\mathrm{c}}")
     kc2 = sp.radsimp(sp.sqrt(Js.det().subs(num) / dc))
-    dv.equal(sp.sqrt(Js.det() / d).subs(num).subs(d, dc), kc2, "onset wavenumber k_c^2 = sqrt(det J / d_c)",
-             display="k_c^2")
+    dv.equal(sp.sqrt(Js.det() / d).subs(num).subs(d, dc), kc2, r"the onset wavenumber $k_{\mathrm{c}}^2 = \sqrt{\det J/(D_u D_v)}$ with $D_u = 1$, "
+             r"$D_v = d_{\mathrm{c}}$", display=r"k_{\mathrm{c}}^2")
     hq = res["h"]
     qlo, qhi = res["band"]
-    dv.given(d, p["d"], "now fix d above d_c = %.6g" % float(dc))
-    dv.equal(h_of().subs(sub).subs({Du: 1, Dv: d}).subs(num).subs(d, p["d"]), hq, "h(q) there", display="h(q)")
-    dv.solution(hq, q, qlo, "the lower band edge q_- = k_-^2")
-    dv.solution(hq, q, qhi, "the upper band edge q_+ = k_+^2")
+    dv.given(d, p["d"], r"a parameter choice: $d$ is fixed above the threshold $d_{\mathrm{c}} \approx %.6g$" % float(dc))
+    dv.equal(h_of().subs(sub).subs({Du: 1, Dv: d}).subs(num).subs(d, p["d"]), hq, "the general $h(q)$ at these parameters", display="h(q)")
+    dv.solution(hq, q, qlo, "the lower band edge $q_- = k_-^2$, the smaller root of $h$")
+    dv.solution(hq, q, qhi, "the upper band edge $q_+ = k_+^2$, the larger root")
     s = 1 + p["d"]
     Tq = res["trace"]
     Qn = sp.expand(sp.diff(hq, q)**2 + s * Tq * sp.diff(hq, q) + s**2 * hq)
     qs = res["q_star"]
-    dv.solution(Qn, q, qs, "the fastest-growing q* = k*^2 is the root of Q(q) = h'^2 + s T h' + s^2 h ...")
+    dv.solution(Qn, q, qs, r"the fastest-growing $q^* = (k^*)^2$ is a root of $Q(q) = h'^2 + sTh' + s^2 h$ ...")
     other = [r for r in sp.Poly(Qn, q).all_roots() if sp.simplify(r - qs) != 0]
     if other:
-        dv.positive(-other[0], "... the other root of Q is negative: q* is the only stationary point on q > 0",
+        dv.positive(-other[0], "... and the other root of $Q$ is negative, so $q^*$ is the only stationary point on $q > 0$",
                     display=r"-q_{\mathrm{other}}")
-    dv.positive(-(2 * sp.diff(hq, q) + s * Tq).subs(q, qs), "q* lies on the branch lambda_+ (2h' + sT < 0)",
+    dv.positive(-(2 * sp.diff(hq, q) + s * Tq).subs(q, qs), r"$2h' + sT < 0$ at $q^*$, so it lies on the branch $\lambda_+$",
                 display=r"-(2h'(q^*) + sT(q^*))")
-    dv.positive(qs - qlo, "inside the band: q* > q_-", display=r"q^* - q_-")
-    dv.positive(qhi - qs, "and q* < q_+", display=r"q_+ - q^*")
+    dv.positive(qs - qlo, "it lies inside the band: $q^* > q_-$ ...", display=r"q^* - q_-")
+    dv.positive(qhi - qs, "... and $q^* < q_+$", display=r"q_+ - q^*")
     lp = lambda_plus().subs(sub).subs({Du: 1, Dv: p["d"]}).subs(num)
-    dv.equal(lp.subs(q, qs), res["lambda_max"], "the largest growth rate lambda_max = lambda_+(q*) = -h'(q*)/s",
+    dv.equal(lp.subs(q, qs), res["lambda_max"], r"at the stationary point $\lambda = -h'/s$: the largest growth rate $\lambda_{\max} = \lambda_+(q^*)$",
              display=r"\lambda_+(q^*)")
-    dv.positive(-sp.diff(lp, q, 2).subs(q, qs), "lambda_+'' < 0 at q*: a maximum", display=r"-\lambda_+''(q^*)")
+    dv.positive(-sp.diff(lp, q, 2).subs(q, qs), r"$\lambda_+'' < 0$ at $q^*$, so the stationary point is a maximum", display=r"-\lambda_+''(q^*)")
     kp = sp.Symbol("|k|", positive=True)  # the wavenumber's modulus (k itself is real)
-    dv.equal(lp.subs(q, k**2), res["lambda_plus"], "lambda_+ as a function of the wavenumber (q = k^2)",
+    dv.equal(lp.subs(q, k**2), res["lambda_plus"], r"$\lambda_+$ as a function of the wavenumber: substitute $q = k^2$",
              display=r"\lambda_+(k)")
-    dv.solution(sp.Eq(kp**2, kc2), kp, sp.sqrt(kc2), "the onset wavenumber k_c, the positive root of |k|^2 = k_c^2")
+    dv.solution(sp.Eq(kp**2, kc2), kp, sp.sqrt(kc2), r"the onset wavenumber $k_{\mathrm{c}}$, the positive root of $|k|^2 = k_{\mathrm{c}}^2$")
     dv.solution(hq.subs(q, kp**2), kp, [sp.sqrt(qlo), sp.sqrt(qhi)],
-                "the band edges in |k|: the roots of h(|k|^2), k_- = sqrt(q_-) and k_+ = sqrt(q_+)")
-    dv.solution(sp.Eq(kp**2, qs), kp, res["k_star"], "the fastest-growing wavenumber k* = sqrt(q*)")
-    dv.result("steady_state", (ust, vst))
-    dv.result("jacobian", schnakenberg_jacobian())
+                r"the band edges in $|k|$: the positive roots of $h(|k|^2)$, $k_- = \sqrt{q_-}$ and $k_+ = \sqrt{q_+}$")
+    dv.solution(sp.Eq(kp**2, qs), kp, res["k_star"], r"the fastest-growing wavenumber $k^* = \sqrt{q^*}$, the positive root")
+    dv.result("steady_state", (ust, vst), label="(u^*, v^*)")
+    dv.result("jacobian", schnakenberg_jacobian(), label="J(u^*, v^*)")
     dv.result("turing_space", sp.And(b - a > 0, b - a < (a + b)**3, d * (b - a) > (a + b)**3,
-                                     (d * (b - a) - (a + b)**3)**2 > 4 * d * (a + b)**4))
-    dv.result("lambda_plus", res["lambda_plus"])
-    dv.result("d_c", dc)
-    dv.result("k_c", sp.sqrt(kc2))
-    dv.result("band_k", (sp.sqrt(qlo), sp.sqrt(qhi)))
-    dv.result("k_star", res["k_star"])
-    dv.result("lambda_max", res["lambda_max"])
+                                     (d * (b - a) - (a + b)**3)**2 > 4 * d * (a + b)**4), label=r"\text{Turing space}")
+    dv.result("lambda_plus", res["lambda_plus"], label=r"\lambda_+(k)")
+    dv.result("d_c", dc, label=r"d_{\mathrm{c}}")
+    dv.result("k_c", sp.sqrt(kc2), label=r"k_{\mathrm{c}}")
+    dv.result("band_k", (sp.sqrt(qlo), sp.sqrt(qhi)), label="(k_-, k_+)")
+    dv.result("k_star", res["k_star"], label="k^*")
+    dv.result("lambda_max", res["lambda_max"], label=r"\lambda_{\max}")
     return dv
