@@ -251,6 +251,30 @@ def _check_name(name: str) -> None:
                               f"not as your parameter; name it otherwise (e.g. {name}_ or {name}1)")
 
 
+def build(text: str, what: str = "loss expression") -> tuple[sympy.Expr, set[str]]:
+    """``text`` parsed (a whitelisted syntax tree, never ``eval``) and built into SymPy: ``(expr, the names it
+    uses)``.  Too long, unparsable or unevaluable text raises :class:`ExpressionError` naming ``what``."""
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the {what} is too long ({len(text)} characters; at most {MAX_LENGTH})")
+    try:
+        with warnings.catch_warnings():  # e.g. SyntaxWarning "invalid decimal literal"
+            warnings.simplefilter("ignore")
+            source = text.strip().replace("^", "**")
+            tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"could not parse {what}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"could not parse {what}: {str(exc) or type(exc).__name__}") from None
+    builder = _Builder(source)
+    try:
+        expr = builder.build(tree.body)
+    except ExpressionError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"could not evaluate {what}: {str(exc) or type(exc).__name__}") from None
+    return expr, set(builder.names)
+
+
 def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
     """Parse ``text`` into ``(expr, symbols)`` without evaluating any Python.
 
@@ -262,24 +286,7 @@ def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Ex
         raise ExpressionError("the loss expression must be a string")
     if not text.strip():
         raise ExpressionError("the loss expression is empty")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"the loss expression is too long ({len(text)} characters; at most {MAX_LENGTH})")
-    try:
-        with warnings.catch_warnings():  # e.g. SyntaxWarning "invalid decimal literal"
-            warnings.simplefilter("ignore")
-            source = text.strip().replace("^", "**")
-            tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"could not parse loss expression: {exc.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"could not parse loss expression: {str(exc) or type(exc).__name__}") from None
-    builder = _Builder(source)
-    try:
-        expr = builder.build(tree.body)
-    except ExpressionError:
-        raise
-    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"could not evaluate loss expression: {str(exc) or type(exc).__name__}") from None
+    expr, names = build(text)
     bad = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I)
     if not isinstance(expr, sympy.Expr) or any(expr.has(b) for b in bad):
         raise ExpressionError("the loss is not real and finite (division by zero, log of 0, or a complex value?)")
@@ -292,14 +299,14 @@ def parse_loss(text: str, params: Sequence[str] | None = None) -> tuple[sympy.Ex
     check_size(expr)
     check_real(expr)
     if params is None:
-        names = sorted(builder.names, key=lambda n: (n != "theta", n))
+        names = sorted(names, key=lambda n: (n != "theta", n))
     else:
-        names = list(params)
+        used, names = names, list(params)
         for name in names:
             _check_name(name)
         if len(set(names)) != len(names):
             raise ExpressionError(f"duplicate loss parameter names in {names}")
-        unknown = sorted(builder.names - set(names))
+        unknown = sorted(used - set(names))
         if unknown:
             raise ExpressionError(f"the loss uses names that are not parameters: {', '.join(unknown)} "
                                   f"(parameters: {', '.join(names)})")

@@ -62,32 +62,20 @@ def check_class(mu, L) -> tuple:
 
 def parse_value(name: str, text, mu, L):
     """``text`` (a number or a formula in mu, L, kappa) as an exact SymPy number at these mu, L."""
-    import ast
-
     import sympy as sp
 
-    from derive.expressions import _Builder
+    from derive.expressions import build
     from derive.loss_guards import ExpressionError
 
     if not isinstance(text, str):
         return sp.sympify(exact_number(text, name)) if not isinstance(text, sp.Basic) else _numeric(name, text)
-    source = text.strip().replace("^", "**")
-    if not source:
+    if not text.strip():
         raise CertifyError(f"{name}: empty value (give a number or a formula in mu, L, kappa)")
     try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        raise CertifyError(f"{name}={text}: could not parse the value ({exc.msg})") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise CertifyError(f"{name}={text}: could not parse the value ({exc})") from None
-    builder = _Builder(source)
-    try:
-        expr = builder.build(tree.body)
+        expr, used = build(text, "the value")
     except ExpressionError as exc:
         raise CertifyError(f"{name}={text}: " + str(exc).replace("loss expression", "the value")) from None
-    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
-        raise CertifyError(f"{name}={text}: could not evaluate the value ({exc})") from None
-    unknown = sorted(builder.names - set(NAMES))
+    unknown = sorted(used - set(NAMES))
     if unknown:
         raise CertifyError(f"{name}={text}: unknown name(s) {', '.join(unknown)}; a value may use mu, L, kappa")
     subs = {sp.Symbol("mu", real=True): mu, sp.Symbol("L", real=True): L, sp.Symbol("kappa", real=True): L / mu}
