@@ -90,7 +90,13 @@ def cmd_derive(args) -> int:
     from derive import catalogue
 
     if args.list or args.name is None:
+        from derive.markup import MarkupError, to_plain
+
         for name, (title, _) in catalogue.CATALOGUE.items():
+            try:
+                title = to_plain(title)  # the markup made readable: $\epsilon \to 0$ -> ε → 0
+            except MarkupError:
+                pass
             print(f"{name:26s} {title}")
         from derive.rules.library import names as rule_names
 
@@ -377,9 +383,24 @@ def cmd_audit(args) -> int:
 
 
 def cmd_notes(args) -> int:
+    import re
+
     from verify import notes
     from verify.figures.backend import OutputPathError
 
+    if args.book is not None:
+        if args.check:
+            raise UsageError("--book builds a PDF and --check compares notes/: give one of them")
+        try:  # the path and pdflatex are checked before any work
+            log = notes.write_book(args.book)
+        except OutputPathError as exc:
+            raise UsageError(str(exc)) from None
+        except notes.BookError as exc:
+            print(f"ldyn: error: {exc}", file=sys.stderr)
+            return 1
+        pages = re.search(r"Output written on \S+ \((\d+) pages?", log)
+        print(f"wrote {args.book}" + (f" ({pages.group(1)} pages)" if pages else ""))
+        return 0
     try:  # the folder is checked before any work
         if args.check:
             stale = notes.stale(args.out)
@@ -559,11 +580,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="a JSON list of {claim, status, derived, reason, number}")
     a.set_defaults(func=cmd_audit)
 
-    n = sub.add_parser("notes", help="regenerate notes/ (LaTeX, Markdown, figures)")
+    n = sub.add_parser("notes", help="regenerate notes/ (LaTeX, Markdown, figures, an example "
+                       "notebook), or build them as one PDF (--book)")
     n.add_argument("--check", action="store_true", help="compare every file of the --out folder (figures "
                    "included, byte for byte) with what would be generated; exit 1 if any is stale")
     n.add_argument("--out", default="notes", help="the notes folder (default: notes): new, empty, or one "
                    "`ldyn notes` wrote (with figures/manifest.json); every file is written atomically")
+    n.add_argument("--book", default=None, metavar="FILE.pdf", help="instead, build one PDF of every derivation "
+                   "(title page, contents, figures, references) with pdflatex in a temporary folder and write it to "
+                   "FILE.pdf; notes/ is not touched")
     n.set_defaults(func=cmd_notes)
     return p
 

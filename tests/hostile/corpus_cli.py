@@ -201,6 +201,13 @@ def _notes(b: Builder) -> None:
     b.add("notes", "wrong-type", ["extra"], "bad")
     b.add("notes", "valid", ["--check", "--out", "fresh"], "either", timeout=slow)  # stale, or "no such folder"
     b.add("notes", "valid", ["--out", "fresh"], "ok", outputs=("fresh",), timeout=240.0)
+    # --book: every bad path is refused before the ~2 minutes of building
+    for path, files in (("", ()), ("book.txt", ()), ("nodir/book.pdf", ()), ("adir", (("adir/x", "x"),)),
+                        ("afile/book.pdf", (("afile", "x"),)), ("b" * 300 + ".pdf", ()), ("/dev/null", ())):
+        b.add("notes", "output-path", ["--book", path], "bad", files=files, timeout=slow, sample=path == "book.txt")
+    b.add("notes", "wrong-type", ["--book"], "bad")
+    b.add("notes", "wrong-type", ["--book", "b.pdf", "--check"], "bad")
+    b.add("notes", "valid", ["--book", "book.pdf"], "ok", outputs=("book.pdf",), timeout=400.0)
 
 
 def _global(b: Builder) -> None:
