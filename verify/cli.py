@@ -16,7 +16,8 @@ import signal
 import sys
 import threading
 
-from verify.signals import _Terminated, _error_line, _raise_if_interrupted, _signal_handlers, _stop_children
+from verify.signals import (_Terminated, _error_line, _ignore_late_signals, _raise_if_interrupted, _signal_handlers,
+                            _stop_children)
 
 
 class UsageError(Exception):
@@ -638,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
             _raise_if_interrupted()  # a library caught the KeyboardInterrupt (a bare except): still interrupted
             return code
     except KeyboardInterrupt as exc:
+        if argv is None:  # the program itself (not main() called in-process): it is ending, and one more
+            _ignore_late_signals()  # Ctrl-C must not turn exit 130 into a death by SIGINT
         _stop_children()  # any worker a pool left behind
         terminated = isinstance(exc, _Terminated)
         _error_line("ldyn: terminated" if terminated else "ldyn: interrupted")

@@ -100,6 +100,19 @@ def _signal_handlers():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
+def _ignore_late_signals() -> None:
+    """Once ``main`` has decided to end with 130 / 143: ignore further SIGINT / SIGTERM (a second Ctrl-C, or the
+    re-sent signal of an interruption that first landed where Python cannot raise) so that a signal arriving while
+    the interpreter shuts down cannot end the process by that signal instead (exit -2, a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    again = _SIGNALS.get("again")
+    if again is not None:
+        again.cancel()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _raise_if_interrupted() -> None:
     """A failure that follows Ctrl-C / SIGTERM (a library turned the KeyboardInterrupt into an error) is
     the interruption, not an internal error."""
