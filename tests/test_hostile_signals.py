@@ -80,7 +80,8 @@ def test_sigterm_during_a_pooled_sweep_exits_143_and_stops_the_workers(whole_gro
     assert "Traceback" not in err and "Exception ignored" not in err and _group_gone(proc.pid)
 
 
-#: `ldyn notes` with the text files replaced by three small ones (building the real ones takes a minute)
+#: `ldyn notes` with the text files replaced by three small ones (building the real ones takes a minute) and the
+#: certified rates of one figure replaced by closed forms (solving them takes ~17 s)
 #: and, with a second argument, a slow disk: every binary file opened for writing (by open, io.open or
 #: os.fdopen, whoever opens it) takes its data in 4 chunks, PAUSE seconds apart, so that a signal lands
 #: while a file is half written.  The figures, the manifest, the writing, main() and its signal handling
@@ -89,6 +90,9 @@ FAST_NOTES = """
 import builtins, io, os, sys, time
 import verify.notes as notes
 notes._texts = lambda: {"README.md": "index\\n" * 1000, "a.md": "a\\n" * 50000, "b.tex": "b\\n" * 50000}
+import numpy as np
+import verify.figures.certify as cf  # its 28 SDPs take ~17 s; the figure is still drawn, from quadratic rates
+cf.certified_rates = lambda kappas=cf.KAPPAS: {n: (1 - 1 / np.sqrt(np.array(kappas)),) * 2 for n in cf.TUNINGS}
 if len(sys.argv) > 2:
     PAUSE = float(sys.argv[2])
 
