@@ -245,3 +245,15 @@ def test_audit_hermosis_json_and_exit_codes(capsys):
     assert any(r["status"] == "differs" and "k^2}{\\beta^2}" in r["claim"] for r in records)
     assert cli.main(["audit", "nope"]) == 2
     assert "unknown audit" in capsys.readouterr().err
+
+
+def test_notes_without_cvxpy_says_so_before_any_work(monkeypatch, capsys, tmp_path):
+    """The certified-rates figure needs the certify extra: without cvxpy, one line and exit 1 at once."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cvxpy" else real(name, *a))
+    assert main(["notes", "--out", str(tmp_path / "n")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cvxpy" in err and "learning-dynamics[certify]" in err
+    assert not (tmp_path / "n").exists()

@@ -384,10 +384,16 @@ def cmd_audit(args) -> int:
 
 
 def cmd_notes(args) -> int:
+    import importlib.util
     import re
 
     from verify import notes
     from verify.figures.backend import OutputPathError
+
+    if importlib.util.find_spec("cvxpy") is None:  # say so before a minute of work, not after it
+        print("ldyn: error: the notes draw the certified-rates figure, which needs cvxpy (not installed): "
+              "pip install 'learning-dynamics[certify]'", file=sys.stderr)
+        return 1
 
     if args.book is not None:
         if args.check:
