@@ -7,6 +7,9 @@ Subpackages and modules (imported lazily on first attribute access):
 - ``numeric.autodiff``: the from-scratch ``Tensor``, networks, Hessian tools, landscapes, data sets.
 - ``numeric.models``: rate networks, Hermosis systems, sweep learners, reaction-diffusion, REINFORCE,
   grokking, closed-loop RNN.
+- ``numeric.stochastic``: per-sample problems (least squares, logistic, quadratics) with exact per-sample Hessians,
+  minibatch sampling with and without replacement, SGD paths, exact moments by enumerating all batches, Monte Carlo
+  intervals, Euler–Maruyama and Ornstein–Uhlenbeck.
 - ``numeric.problems``: test problems (quadratic, Rosenbrock, 2-layer factorization).
 - ``numeric.flow``: gradient flow theta' = -grad L(theta) via ``scipy.integrate.solve_ivp``.
 - ``numeric.integrators``: fixed-step Euler/Heun/RK4/implicit Euler, adaptive solve_ivp, stability and work.
@@ -20,7 +23,7 @@ This package never imports ``derive``, ``verify`` or SymPy.
 
 import importlib
 
-__all__ = ["optimizers", "autodiff", "models", "problems", "flow", "integrators", "step_size", "sweep",
+__all__ = ["optimizers", "autodiff", "models", "stochastic", "problems", "flow", "integrators", "step_size", "sweep",
            "correlation", "validation"]
 
 
