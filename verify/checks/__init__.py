@@ -56,6 +56,9 @@ GROUPS: dict[str, str] = {
     "turing": "turing:turing_checks",
     "grokking": "grokking:grokking_checks",
     "closed-loop": "closed_loop:closed_loop_checks",
+    "sgd-batch-noise": "stochastic.mean_square:batch_noise_factors",
+    "sgd-mean-square": "stochastic.mean_square:mean_square_thresholds",
+    "heavy-ball-mean-square": "stochastic.mean_square:heavy_ball_thresholds",
     "certified-rates": "certify:certified_rates_hold",
     "certificate-counterexample": "certify:counterexample_cycles",
 }
