@@ -59,6 +59,8 @@ GROUPS: dict[str, str] = {
     "sgd-batch-noise": "stochastic.mean_square:batch_noise_factors",
     "sgd-mean-square": "stochastic.mean_square:mean_square_thresholds",
     "heavy-ball-mean-square": "stochastic.mean_square:heavy_ball_thresholds",
+    "stochastic-moment-recursions": "stochastic.moments:moment_recursions",
+    "stochastic-stationary-covariance": "stochastic.moments:stationary_covariance",
     "certified-rates": "certify:certified_rates_hold",
     "certificate-counterexample": "certify:counterexample_cycles",
 }
