@@ -159,6 +159,12 @@ def cmd_stability(args) -> int:
     from verify import stability
 
     num = lambda v, what: None if v is None else _float(v, what)  # noqa: E731
+    sgd_options = _sgd_options(args)
+    if sgd_options:
+        if args.method != "sgd":
+            raise UsageError(f"{', '.join(sgd_options)} belong to `ldyn stability sgd` (mean-square stability "
+                             f"and stationary noise of minibatch SGD), not to {args.method}")
+        return _stability_sgd(args, sgd_options)
     classic = ("gd", "heavy-ball", "nesterov")
     if args.method not in classic or args.set or args.map or args.tune or args.out:
         return _stability_generic(args, num)
@@ -193,6 +199,76 @@ def cmd_stability(args) -> int:
     except stability.InputError as exc:
         raise UsageError(str(exc)) from None
     print(_dump(rep) if args.json else text(rep))
+    return 0
+
+
+def _sgd_options(args) -> list[str]:
+    """The options of ``ldyn stability sgd``'s two modes that were given."""
+    return [o for o, v in (("--per-sample-curvatures", args.per_sample_curvatures), ("--curvature", args.curvature),
+                           ("--noise", args.noise), ("--batch", args.batch),
+                           ("--with-replacement", args.with_replacement or None)) if v is not None]
+
+
+def _batch_size(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v == int(v)):
+        raise UsageError(f"--batch takes a whole number of samples (e.g. --batch 4), got {text.strip()!r}")
+    return int(v)
+
+
+def _stability_sgd(args, given: list[str]) -> int:
+    """``ldyn stability sgd`` with --per-sample-curvatures (mean-square stability) or --curvature/--noise/--eta
+    (stationary noise and the SMEs): verify.stability_sgd."""
+    from verify import stability
+
+    foreign = [o for o, v in (("--eigenvalues", args.eigenvalues), ("--beta", args.beta), ("--mu", args.mu),
+                              ("--L", args.L), ("--set", args.set or None), ("--map", args.map),
+                              ("--tune", args.tune), ("--out", args.out)) if v is not None]
+    if foreign:
+        raise UsageError(f"stability sgd with {given[0]} does not take {', '.join(foreign)}: give "
+                         "--per-sample-curvatures A1,...,An --batch B [--with-replacement] [--eta E], or "
+                         "--curvature A --noise SIGMA --eta E [--batch B]")
+    per_sample = args.per_sample_curvatures is not None
+    if per_sample and (args.curvature is not None or args.noise is not None):
+        mixed = [o for o in ("--curvature", "--noise") if o in given]
+        raise UsageError(f"--per-sample-curvatures (mean-square stability) and {', '.join(mixed)} (stationary "
+                         "noise) are two different reports: give one or the other")
+    eta = None if args.eta is None else _float(args.eta, "--eta")
+    try:
+        from verify import stability_sgd as ssgd
+
+        if per_sample:
+            if args.batch is None:
+                raise UsageError("--per-sample-curvatures needs --batch B (the number of samples per step)")
+            text = args.per_sample_curvatures
+            if text.count(",") >= ssgd.MAX_SAMPLES:
+                raise UsageError(f"--per-sample-curvatures: at most {ssgd.MAX_SAMPLES} values")
+            rep = ssgd.mean_square_report(_floats(text, "--per-sample-curvatures"), _batch_size(args.batch),
+                                          args.with_replacement, eta)
+            fmt = ssgd.format_mean_square_report
+        else:
+            if args.with_replacement:
+                raise UsageError("--with-replacement belongs to the mean-square report: give it with "
+                                 "--per-sample-curvatures A1,...,An --batch B")
+            missing = [o for o, v in (("--curvature", args.curvature), ("--noise", args.noise), ("--eta", args.eta))
+                       if v is None]
+            if missing:
+                raise UsageError(f"stability sgd needs {', '.join(missing)}: give --curvature A --noise SIGMA --eta E "
+                                 "[--batch B] (stationary noise), or --per-sample-curvatures A1,...,An --batch B "
+                                 "(mean-square stability)")
+            rep = ssgd.noise_report(_float(args.curvature, "--curvature"), _float(args.noise, "--noise"), eta,
+                                    1 if args.batch is None else _batch_size(args.batch))
+            fmt = ssgd.format_noise_report
+    except stability.InputError as exc:
+        raise UsageError(str(exc)) from None
+    print(_dump(rep) if args.json else fmt(rep))
     return 0
 
 
@@ -452,10 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "Jury conditions, the stable interval (0, x_critical), with --eigenvalues the critical lr, "
                        "with --set lr=... and --eigenvalues the roots and regime per eigenvalue, with --mu/--L "
                        "the optimal tuning of lr and one more hyperparameter.  A rule that cannot be linearised "
-                       "(sign, abs, max, ...) exits 2 and says why.")
+                       "(sign, abs, max, ...) exits 2 and says why.  sgd has two more reports: --per-sample-curvatures "
+                       "A1,...,An --batch B [--with-replacement] [--eta E] for mean-square stability (critical step, "
+                       "sharpness, non-uniformity), and --curvature A --noise SIGMA --eta E [--batch B] for the "
+                       "stationary variance and excess loss beside the first- and second-order SMEs.")
     s.add_argument("method", metavar="SPEC", help="gd, heavy-ball, nesterov, any catalogue rule, or a .rule file")
     s.add_argument("--eigenvalues", help="Hessian eigenvalues, comma-separated, e.g. 1,10")
-    s.add_argument("--eta", help="a step size to assess (gd, heavy-ball, nesterov)")
+    s.add_argument("--eta", help="a step size to assess (gd, heavy-ball, nesterov, sgd)")
     s.add_argument("--beta", help="momentum (heavy-ball, nesterov)")
     s.add_argument("--mu", help="smallest eigenvalue, for the optimal tuning")
     s.add_argument("--L", help="largest eigenvalue, for the optimal tuning")
@@ -465,6 +544,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: momentum if the rule has it; range 0:1); 'lr' tunes lr alone")
     s.add_argument("--map", metavar="NAME=LO:HI", help="the regime of every point of the (x, NAME) plane")
     s.add_argument("--out", metavar="FILE.png", help="with --map: draw the map to this PNG")
+    s.add_argument("--per-sample-curvatures", metavar="A1,...,An", help="sgd: the curvatures of n per-sample "
+                   "losses a_i theta^2/2: the mean-square critical step 2a/(a^2 + c s^2) (Wu, Ma & E 2018)")
+    s.add_argument("--batch", metavar="B", help="sgd: samples per step (with --per-sample-curvatures: required; "
+                   "with --noise: the noise variance is SIGMA^2/B, default 1)")
+    s.add_argument("--with-replacement", action="store_true", help="sgd: draw each batch with replacement "
+                   "(default: B distinct samples)")
+    s.add_argument("--curvature", metavar="A", help="sgd: the curvature of L = A theta^2/2, for the stationary noise")
+    s.add_argument("--noise", metavar="SIGMA", help="sgd: the std of one sample's gradient noise")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stability)
 
@@ -602,7 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # options whose value may start with '-' (a negative number, a loss such as '-x**2')
 _VALUE_OPTIONS = ("--eigenvalues", "--eta", "--beta", "--mu", "--L", "--loss", "--order", "--steps", "--seed",
-                  "--rtol", "--set")
+                  "--rtol", "--set", "--per-sample-curvatures", "--batch", "--curvature", "--noise")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> set[str]:

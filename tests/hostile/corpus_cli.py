@@ -41,6 +41,7 @@ def add(b: Builder) -> None:
     _notes(b)
     _certify(b)
     _global(b)
+    _stability_sgd(b)
 
 
 def _verify(b: Builder) -> None:
@@ -239,3 +240,59 @@ def _certify(b) -> None:
     for limit in ("0", "-1", "nan", "inf", "abc"):
         b.add("certify", "time-limit", [*ok, "--time-limit", limit], "bad")
     b.add("certify", "rule-file", ["dir.rule", "--mu", "1", "--L", "2"], "bad", files=(("dir.rule", None),))
+
+
+def _stability_sgd(b: Builder) -> None:
+    """``ldyn stability sgd``'s two reports (issue #19): mean-square stability and the stationary noise."""
+    pc, ok_data = "--per-sample-curvatures", "1,2,3,6"
+    # the mean-square report
+    for t in ("nan,1", "1e400", "1,,2", "", "-1,-2", "0,0,0", "-3,1"):
+        b.add("stability", "sgd-curvatures", ["sgd", pc, t, "--batch", "1"], "bad", sample=t == "-3,1")
+    for t in ("5", "1e300,3e300", "1e-300,3e-300", "-1,5", "1e308,1e308"):
+        b.add("stability", "sgd-curvatures", ["sgd", pc, t, "--batch", "1", "--eta", "0.1"], "either")
+    b.add("stability", "sgd-curvatures", ["sgd", pc, ",".join(["1", "2"] * 10000), "--batch", "7", "--json"], "either")
+    for t in ("0", "-1", "5", "1.5", "nan", "", "1e300"):  # n = 4: 5 and 1e300 exceed n
+        b.add("stability", "sgd-batch", ["sgd", pc, ok_data, "--batch", t], "bad", sample=t == "5")
+    for t in ("4", "1e300"):
+        b.add("stability", "sgd-batch", ["sgd", pc, ok_data, "--batch", t, "--with-replacement", "--json"], "either")
+    for t in ("nan", "-inf", "1e400", "0", "-0", "-1"):
+        b.add("stability", "sgd-eta", ["sgd", pc, ok_data, "--batch", "2", "--eta", t], "bad")
+    for t in ("1e-300", "1e300", "10"):
+        b.add("stability", "sgd-eta", ["sgd", pc, ok_data, "--batch", "2", "--eta", t, "--json"],
+              "either" if t == "1e300" else "ok")  # 1e300: the growth factor overflows a float
+    b.add("stability", "valid", ["sgd", pc, ok_data, "--batch", "2", "--eta", "0.4"], "ok", sample=True)
+    b.add("stability", "valid", ["sgd", pc, ok_data, "--batch", "4", "--json"], "ok")
+    b.add("stability", "valid", ["sgd", pc, "1", "--batch", "1", "--json"], "ok")  # n = 1: no noise, c not 0/0
+    # the stationary-noise report
+    noise = ["--curvature", "2", "--noise", "1"]
+    for t in ("nan", "inf", "0", "-1"):
+        b.add("stability", "sgd-noise", ["sgd", "--curvature", t, "--noise", "1", "--eta", "0.1"], "bad")
+    for t in ("nan", "1e400", "-1e-300", "abc"):
+        b.add("stability", "sgd-noise", ["sgd", "--curvature", "2", "--noise", t, "--eta", "0.1"], "bad")
+    for t in ("0", "1e150"):
+        b.add("stability", "sgd-noise", ["sgd", "--curvature", "2", "--noise", t, "--eta", "0.1", "--json"], "either")
+    for eta in ("0.5", "1", "1.5", "1e300", "1e-300"):  # eta a = 1, 1.4, 2, 3: no exact SDE / no stationary state
+        b.add("stability", "sgd-noise", ["sgd", *noise, "--eta", eta, "--json"], "ok" if eta != "1e300" else "either",
+              sample=eta == "1")
+    b.add("stability", "sgd-noise", ["sgd", "--curvature", "1e-300", "--noise", "1e300", "--eta", "1"], "either")
+    b.add("stability", "sgd-noise", ["sgd", *noise, "--eta", "0.1", "--batch", "0"], "bad")
+    b.add("stability", "sgd-noise", ["sgd", *noise, "--eta", "0.1", "--batch", "1e300"], "either")
+    b.add("stability", "sgd-noise", ["sgd", *noise], "bad")
+    b.add("stability", "sgd-noise", ["sgd", "--noise", "1", "--eta", "0.1"], "bad")
+    b.add("stability", "valid", ["sgd", *noise, "--eta", "0.1", "--batch", "8"], "ok")
+    # mixing modes, options of other reports, options without their mode
+    b.add("stability", "option-not-taken", ["sgd", pc, ok_data, "--batch", "2", "--curvature", "1"], "bad",
+          sample=True)
+    b.add("stability", "option-not-taken", ["sgd", pc, ok_data, "--batch", "2", "--noise", "1"], "bad")
+    for i, extra in enumerate((["--beta", "0.5"], ["--mu", "1"], ["--L", "10"], ["--set", "lr=0.1"],
+                               ["--map", "momentum=0:1"], ["--tune", "lr"], ["--eigenvalues", "1,10"],
+                               ["--out", "x.png"])):
+        mode = [pc, ok_data, "--batch", "2"] if i % 2 else [*noise, "--eta", "0.1"]
+        b.add("stability", "option-not-taken", ["sgd", *mode, *extra], "bad")
+    b.add("stability", "option-not-taken", ["sgd", "--with-replacement"], "bad")
+    b.add("stability", "option-not-taken", ["sgd", *noise, "--eta", "0.1", "--with-replacement"], "bad")
+    b.add("stability", "option-not-taken", ["sgd", "--batch", "2"], "bad")
+    b.add("stability", "option-not-taken", ["gd", "--eigenvalues", "1", pc, "1,2", "--batch", "1"], "bad")
+    b.add("stability", "option-not-taken", ["heavy-ball", "--curvature", "1", "--noise", "1", "--eta", "0.1"], "bad")
+    b.add("stability", "option-not-taken", ["adam", "--set", "lr=0.1", "--with-replacement"], "bad")
+

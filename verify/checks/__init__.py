@@ -61,6 +61,8 @@ GROUPS: dict[str, str] = {
     "heavy-ball-mean-square": "stochastic.mean_square:heavy_ball_thresholds",
     "stochastic-moment-recursions": "stochastic.moments:moment_recursions",
     "stochastic-stationary-covariance": "stochastic.moments:stationary_covariance",
+    "sgd-sme": "stochastic.sme:sme_vs_sde",
+    "sgd-shuffling": "stochastic.sme:shuffling_regularizer",
     "certified-rates": "certify:certified_rates_hold",
     "certificate-counterexample": "certify:counterexample_cycles",
 }

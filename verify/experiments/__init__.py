@@ -52,6 +52,12 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
                  "grokking:grokking"),
     "closed-loop": ("Closed- vs open-loop training of a linear RNN agent: different paths to one (imitated) solution, "
                     "and open-loop training destabilizing the loop", "closed_loop:closed_loop"),
+    "sgd-noise": ("SGD's noise: stationary variance and excess loss over the step size, exact vs SME orders vs measured",
+                  "stochastic:sgd_noise"),
+    "batch-size-stability": ("Mean-square stability of SGD over batch size: the derived threshold vs measured divergence "
+                             "of E theta^2", "stochastic:batch_size_stability"),
+    "sharpness-selection": ("Minima that GD keeps and SGD leaves: sharpness, non-uniformity and the mean-square "
+                            "condition", "stochastic:sharpness_selection"),
 }
 
 
