@@ -70,7 +70,8 @@ def test_batch_factor_matches_exact_enumeration_in_fractions(derivations, nn, bb
 
 def test_sgd_growth_and_threshold_are_wu_ma_e(derivations):
     r = derivations["sgd-mean-square-stability"][0].results
-    # Wu, Ma & E (2018), Theorem: stable iff (1 - eta a)^2 + eta^2 s^2 (n - B)/(B(n - 1)) <= 1
+    # Wu, Ma & E (2018), Theorem in 1-D (where their sufficient condition is also necessary):
+    # linearly stable iff (1 - eta a)^2 + eta^2 s^2 (n - B)/(B(n - 1)) <= 1
     assert _same(r["growth_without"], (1 - eta * a) ** 2 + eta**2 * s**2 * (n - B) / (B * (n - 1)))
     assert _same(r["growth_with"], (1 - eta * a) ** 2 + eta**2 * s**2 / B)
     for key, g in [("eta_critical_with", r["growth_with"]), ("eta_critical_without", r["growth_without"])]:
@@ -179,3 +180,26 @@ def test_spread_radius_is_at_most_lambda_max_and_equal_for_commuting_hessians():
     hs = np.einsum("ij,kj,lj->kil", u, rng.uniform(0, 2, size=(5, 3)), u)
     rho = max(abs(np.linalg.eigvals(cms._spread_operator(hs))))
     assert rho == pytest.approx(sharpness_nonuniformity(hs)[1] ** 2, rel=1e-10)
+
+
+def test_box_is_not_necessary_in_two_dimensions_by_exact_fractions(monkeypatch):
+    """The derivation's example, recomputed here in fractions: T(S) = E (I - eta H_b) S (I - eta H_b) with B = 1 (each
+    H_i with probability 1/3) as a 3x3 matrix on (S11, S12, S22); its spectral radius is < 1 although
+    eta^2 lambda_max(Sigma_H) > 1.  Moving eta so that the box holds (or SGD diverges) makes the check fail."""
+    xs = [np.array(x, dtype=object) * F(1) for x in dms.EXAMPLE_XS]
+    hs = [np.outer(x, x) for x in xs]
+    lr = F(dms.EXAMPLE_ETA.p, dms.EXAMPLE_ETA.q)
+    cols = []
+    for e in ([[1, 0], [0, 0]], [[0, 1], [1, 0]], [[0, 0], [0, 1]]):
+        img = sum(np.dot(np.dot(np.eye(2, dtype=object) - lr * h, np.array(e, dtype=object)),
+                         np.eye(2, dtype=object) - lr * h) for h in hs) / 3
+        cols.append([img[0, 0], img[0, 1], img[1, 1]])
+    t = np.array(cols, dtype=float).T
+    assert max(abs(np.linalg.eigvals(t))) < 0.95
+    h = sum(hs) / 3
+    sig = np.array(sum(np.dot(x, x) for x in hs) / 3 - np.dot(h, h), dtype=float)
+    assert float(lr) ** 2 * np.linalg.eigvalsh(sig).max() > 1.09
+    assert cms._box_not_necessary_example().status == "pass"
+    for wrong in (sp.Rational(1, 9), sp.Rational(4, 9)):  # box holds / SGD unstable
+        monkeypatch.setattr(dms, "EXAMPLE_ETA", wrong)
+        assert cms._box_not_necessary_example().status == "fail", wrong

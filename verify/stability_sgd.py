@@ -7,7 +7,8 @@ mpmath so that no intermediate overflows or underflows; a float that cannot hold
   E θ⁺² = g E θ², g = (1 − ηa)² + η² c s², critical step η_c = 2a/(a² + c s²), a = mean a_i (sharpness),
   s = population std of the a_i (non-uniformity), c = (n − B)/(B(n − 1)) without replacement, 1/B with
   (``derive.stochastic.mean_square.sgd_mean_square``, ``derive.stochastic.noise.batch_noise``).  Wu, Ma &
-  E's necessary conditions η ≤ 2/a and η ≤ 1/(s√c) (Wu, Ma & E, "How SGD selects the global minima in
+  E's necessary conditions η ≤ 2/a and η ≤ 1/(s√c), necessary here because the model is one-dimensional (with
+  non-commuting per-sample Hessians in d dimensions the second one is not; see ``sgd-mean-square-stability``) (Wu, Ma & E, "How SGD selects the global minima in
   over-parameterized learning", NeurIPS 2018).
 * :func:`noise_report` — θ⁺ = θ − η(aθ + ξ), Var ξ = σ²/B: the stationary variance ησ²/(Ba(2 − ηa)) and
   excess loss (``derive.stochastic.moments.sgd_stationary_noise``) next to the first- and second-order
@@ -126,7 +127,7 @@ def mean_square_report(curvatures: list[float], batch: int, with_replacement: bo
     """Mean-square stability of SGD on ℓ_i = a_i θ²/2 with batches of ``batch`` samples (distinct
     ones unless ``with_replacement``): E θ⁺² = g E θ², g = (1 − ηa)² + η² c s², η_c = 2a/(a² + c s²);
     with ``eta``, the growth factor g and ``converges`` (g < 1).  GD's threshold 2/a is reported
-    for comparison (η_c ≤ 2/a, equal iff c s² = 0) with Wu–Ma–E's necessary conditions η ≤ 2/a and
+    for comparison (η_c ≤ 2/a, equal iff c s² = 0) with Wu–Ma–E's necessary conditions (in 1-D) η ≤ 2/a and
     η ≤ 1/(s√c).  n = 1 (or B = n without replacement) has no gradient noise: c s² = 0 and SGD is GD."""
     import mpmath
 
@@ -214,7 +215,7 @@ def format_mean_square_report(rep: dict) -> str:
     lines += [f"  {name:26s} {formula:33s} = {value:.6g}" for name, formula, value in rows]
     lines[-1] += "   (" + ("SGD's critical step is smaller" if rep["smaller"] == "sgd"
                            else "equal to SGD's: no gradient noise") + ")"
-    lines.append("  Wu-Ma-E necessary conditions: eta <= 2/a = " + f"{nc['sharpness']['eta_bound']:.6g}"
+    lines.append("  Wu-Ma-E necessary conditions (1-D): eta <= 2/a = " + f"{nc['sharpness']['eta_bound']:.6g}"
                  + " and eta <= 1/(s sqrt(c)) = " + ("no bound (c s^2 = 0)" if bound is None else f"{bound:.6g}"))
     if "eta" in rep:
         verdict = "converges (E theta^2 -> 0)" if rep["converges"] else "does NOT converge (E theta^2 does not shrink)"

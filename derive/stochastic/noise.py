@@ -140,8 +140,9 @@ def batch_noise() -> Derivation:
             r"variance $s_p^2 = S_2/n - P^2/n^2$", display=r"\operatorname{Var}(\bar p_B)_{\mathrm{without}}")
     d.given(r"\operatorname{Cov}\xi", r"c\,\Sigma(\theta),\quad \Sigma(\theta) = \frac1n\sum_i\nabla\ell_i\nabla"
             r"\ell_i^\top - \nabla L\nabla L^\top",
-            r"applied entrywise with $p_i = \partial_j\ell_i$, $q_i = \partial_k\ell_i$: the $(j,k)$ entry of "
-            r"$\Sigma$ is their $\sigma_{pq}$ (and likewise for per-sample Hessians)")
+            r"not a new assumption: the two covariance formulas above (for arbitrary $p_i, q_i$) applied entrywise "
+            r"with $p_i = \partial_j\ell_i$, $q_i = \partial_k\ell_i$; the $(j,k)$ entry of $\Sigma$ is their "
+            r"$\sigma_{pq}$ (and likewise for entries of per-sample Hessians)")
     # -- limits and ordering of the factors
     d.equal(FACTOR_WITHOUT.subs(B, n), 0, r"at $B = n$ without replacement the batch is the whole data set: no "
             r"noise (gradient descent)", display=r"c_{\mathrm{without}}\big|_{B=n}")

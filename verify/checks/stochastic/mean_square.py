@@ -4,10 +4,11 @@ all batches (numeric.stochastic.sampling / sgd) and Monte Carlo with Student-t i
 * batch factors c (with / without replacement) vs the covariance of batch means over every batch;
 * SGD's growth factor g = (1 − ηa)² + η²cs² vs one exact step of E θ², the threshold 2a/(a² + cs²) (g = 1 there,
   exactly, and Monte Carlo E x₁²/x₀² at 0.9 and 1.1 of it), the d-dimensional case along a shared eigenvector, and
-  the necessary conditions with non-commuting Hessians (a ≤ 2/η and η²c ρ(spread map) ≤ 1 at every stable point);
+  the necessary conditions with non-commuting Hessians (a ≤ 2/η and η²c ρ(spread map) ≤ 1 at every stable point),
+  and the derivation's exact example where SGD is stable although η²c s² > 1 (the box is not necessary in 2-D);
 * heavy ball: the derived 3×3 operator vs the enumerated second-moment operator and one exact step, its spectral
-  radius 1 at η_c, ρ < 1 below η_c and > 1 above on a grid (the continuity part of the derivation, verified
-  numerically), and exact moment propagation over 200 steps at 0.97 η_c (decays) and 1.03 η_c (grows).
+  radius 1 at η_c, ρ < 1 below η_c and > 1 above on a grid (an independent numeric confirmation of the
+  derivation's certificate), and exact moment propagation over 200 steps at 0.97 η_c (decays) and 1.03 η_c (grows).
 Refs: Wu, Ma & E, NeurIPS 2018; Cochran, Sampling Techniques (1977).
 """
 from __future__ import annotations
@@ -136,6 +137,7 @@ def mean_square_thresholds(seed: int = 0, paths: int = 20_000, results: dict | N
                            "3x3 per-sample Hessians with a common eigenbasis, theta_0 = u", worst, 1e-12,
                            "n=6, B=2, both samplings, each eigenvector"))
     out.append(_necessary_in_d_dims())
+    out.append(_box_not_necessary_example())
     return out
 
 
@@ -177,8 +179,27 @@ def _necessary_in_d_dims(trials: int = 20, seed: int = 5) -> CheckResult:
     return CheckResult("sgd-mean-square/necessary-in-d-dims", "stable points (enumerated operator, rho < 1) that "
                        "violate a <= 2/eta or eta^2 c rho(spread map) <= 1, non-commuting 3x3 Hessians",
                        float(bad), 0.0, f"{stable} stable points of {trials * 30}; at {lam_exceeds} of them "
-                       "eta^2 c lambda_max(Sigma_H) > 1, so with non-commuting H_i the condition s <= 1/(eta sqrt c) "
-                       "with s^2 = lambda_max(Sigma_H) is not necessary")
+                       "eta^2 c lambda_max(Sigma_H) > 1 (stable outside Wu, Ma & E's box; an exact instance is "
+                       "sgd-mean-square/box-not-necessary)")
+
+
+def _box_not_necessary_example() -> CheckResult:
+    """The derivation's exact 2-D example (dms.EXAMPLE_XS, EXAMPLE_ETA, B = 1): the enumerated second-moment operator
+    has spectral radius < 1 for both samplings although eta^2 c s^2 > 1 (s^2 = lambda_max(Sigma_H), c = 1).
+    error = max(rho_with, rho_without, 1/(eta^2 c s^2)): below 1 exactly when SGD is stable and the box fails."""
+    from numeric.stochastic import sharpness_nonuniformity
+
+    x = np.array(dms.EXAMPLE_XS, dtype=float)
+    hs = np.einsum("ki,kj->kij", x, x)
+    eta = float(dms.EXAMPLE_ETA)
+    a, s = sharpness_nonuniformity(hs)
+    rhos = [_rho(second_moment_operator(hs, eta, 1, with_replacement=r)) for r in (True, False)]
+    box = eta**2 * s**2  # c = 1 at B = 1 for both samplings
+    return CheckResult("sgd-mean-square/box-not-necessary", "the derivation's 2-D example: max(rho of the enumerated "
+                       "operator with / without replacement, 1/(eta^2 c s^2)) must be < 1 (stable, yet s > "
+                       "1/(eta sqrt c))", max(*rhos, 1.0 / box), 0.99,
+                       f"H_i = x_i x_i^T, x = {dms.EXAMPLE_XS}, B = 1, eta = {dms.EXAMPLE_ETA}: rho = {rhos[0]:.6f} / "
+                       f"{rhos[1]:.6f}, eta^2 c s^2 = {box:.6f}, eta a = {eta * a:.6f}")
 
 
 def _hb_formulas(results: dict | None):
@@ -224,7 +245,7 @@ def heavy_ball_thresholds(results: dict | None = None) -> list[CheckResult]:
                            "the enumerated one", worst_rho, 1e-10, "same points"))
     out.append(CheckResult("heavy-ball-mean-square/radius-one-at-eta-c", "spectral radius of the enumerated operator "
                            "at the derived eta_c, minus 1", worst_one, 1e-10, "3 data sets x both samplings"))
-    # the part the derivation argues by continuity: rho < 1 on (0, eta_c), > 1 beyond, on a grid
+    # rho < 1 on (0, eta_c) (proved in the derivation by a certificate) and > 1 beyond, on a grid
     bad, points, closest = 0, 0, math.inf
     a = 1.0
     for beta in (0.0, 0.3, 0.6, 0.9, 0.99):
