@@ -8,7 +8,10 @@ norm, ...). :mod:`numeric.models.learners` has ready ones. Every (value, seed) t
 seeded, so the result does not depend on how many processes ran it.
 
 * :func:`sweep` runs the grid, by default on every core (``workers=None``: one process per core when
-  the learner can be pickled, else one process; ``Sweep.workers`` records which);
+  the learner can be pickled, else one process; ``Sweep.workers`` records which), or on any
+  :class:`concurrent.futures.Executor` the caller passes as ``executor=`` (a thread or process pool,
+  Dask's ``Client.get_executor()``, mpi4py's ``MPIPoolExecutor``): duck-typed, nothing here imports
+  Dask or MPI, and an executor the caller made is never shut down;
 * :func:`transition` locates, per seed, where a boolean order parameter (``diverged``, ``collapsed``)
   switches along the grid, and summarizes the seeds: mean, a Student-t confidence interval of the
   mean, the grid's own resolution, and seeds whose indicator switches more than once;
@@ -47,6 +50,9 @@ class Sweep:
     orders: dict[str, np.ndarray]
     workers: int = 1
     seconds: float = 0.0
+    #: the caller's executor the tasks ran on (its class name, or a description such as "dask tcp://...");
+    #: None when :func:`sweep` ran them itself (``workers`` is then the number of its processes, else 0)
+    executor: str | None = None
 
     def _get(self, name: str) -> np.ndarray:
         if name not in self.orders:
@@ -54,9 +60,12 @@ class Sweep:
         return self.orders[name]
 
     def to_json(self) -> dict:
-        return {"control": self.control, "values": self.values.tolist(), "seeds": self.seeds.tolist(),
-                "workers": self.workers, "seconds": round(self.seconds, 3),
-                "orders": {k: v.tolist() for k, v in self.orders.items()}}
+        out = {"control": self.control, "values": self.values.tolist(), "seeds": self.seeds.tolist(),
+               "workers": self.workers, "seconds": round(self.seconds, 3),
+               "orders": {k: v.tolist() for k, v in self.orders.items()}}
+        if self.executor is not None:
+            out["executor"] = self.executor
+        return out
 
 
 @dataclass
@@ -202,6 +211,46 @@ def pool(workers: int):
     executor.shutdown(wait=True)
 
 
+def check_executor(executor, workers) -> None:
+    """An ``executor=`` argument: anything with a callable ``submit`` (duck-typed: a
+    concurrent.futures.Executor such as a thread/process pool, Dask's ``Client.get_executor()``, mpi4py's
+    ``MPIPoolExecutor``), and never together with ``workers`` (which asks for a pool of our own)."""
+    if workers is not None:
+        raise ValueError(f"give workers or executor, not both (workers={workers!r} starts a process pool of its "
+                         "own; the executor decides its own workers)")
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (an object with submit()), "
+                        f"got {type(executor).__name__}")
+
+
+def _on_executor(executor, func, jobs: list, progress) -> list:
+    """``[func(job) for job in jobs]`` on the caller's executor, in job order whatever order the tasks finish
+    in. The executor is not shut down; if the block is left by an exception (Ctrl-C included) the tasks
+    still pending are cancelled, so that the executor is free for other work."""
+    from concurrent.futures import Future
+
+    results = [None] * len(jobs)
+    futures = {}
+    try:
+        for i, job in enumerate(jobs):
+            fut = executor.submit(func, job)
+            if not isinstance(fut, Future):
+                raise TypeError(f"executor.submit must return a concurrent.futures.Future, got "
+                                f"{type(fut).__name__}")
+            futures[fut] = i
+        done = 0
+        progress(0, len(jobs))
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            done += 1
+            progress(done, len(jobs))
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
+    return results
+
+
 def _map(learner: Learner, tasks: list[tuple[float, int]], workers: int, progress) -> list[dict]:
     jobs = [(learner, v, s) for v, s in tasks]
     if workers == 1:
@@ -224,26 +273,37 @@ def _map(learner: Learner, tasks: list[tuple[float, int]], workers: int, progres
 
 
 def sweep(learner: Learner, values: Sequence[float], seeds: int | Sequence[int] = 5, control: str = "value",
-          workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> Sweep:
+          workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+          executor=None) -> Sweep:
     """Run ``learner(value, seed)`` for every value × seed over ``workers`` processes (None: one per core
     if the learner can be pickled, i.e. is a module-level function or a ``functools.partial`` of one;
-    otherwise one). Every task must return the same order-parameter names; every task is seeded, so the
-    result does not depend on ``workers``."""
+    otherwise one), or on ``executor``: any concurrent.futures.Executor (a thread or process pool, Dask's
+    ``Client.get_executor()``, mpi4py's ``MPIPoolExecutor``), which is used, never shut down (it still
+    accepts work afterwards), and excludes ``workers``. Every task must return the same order-parameter
+    names; every task is seeded, so the result does not depend on ``workers`` or the executor, nor on the
+    order in which tasks finish."""
     values, seeds = _values(values), _seeds(seeds)
     if values.size * seeds.size > MAX_RUNS:
         raise ValueError(f"at most {MAX_RUNS:,} runs (values x seeds), got {values.size:,} x {seeds.size:,}")
     if not callable(learner):
         raise TypeError("learner must be callable as learner(value, seed) -> dict")
     tasks = [(v, s) for v in values for s in seeds]
-    workers = resolve_workers(workers, len(tasks), learner)
+    progress = progress or (lambda done, total: None)
     start = time.perf_counter()
-    results = _map(learner, tasks, workers, progress or (lambda done, total: None))
+    if executor is not None:
+        check_executor(executor, workers)
+        workers = 0
+        results = _on_executor(executor, _call, [(learner, v, s) for v, s in tasks], progress)
+    else:
+        workers = resolve_workers(workers, len(tasks), learner)
+        results = _map(learner, tasks, workers, progress)
     names = list(results[0])
     for (v, s), r in zip(tasks, results):
         if list(r) != names:
             raise ValueError(f"the learner returned {sorted(r)} at value {v}, seed {s}, but {sorted(names)} before")
     orders = {k: np.array([r[k] for r in results]).reshape(len(values), len(seeds)) for k in names}
-    return Sweep(control, values, seeds, orders, workers, time.perf_counter() - start)
+    return Sweep(control, values, seeds, orders, workers, time.perf_counter() - start,
+                 None if executor is None else type(executor).__name__)
 
 
 def t_interval(x: Sequence[float], level: float = 0.95) -> tuple[float, float]:
@@ -323,20 +383,24 @@ def _locate_one(task):
 
 
 def locate(predicate: Callable[[float, int], bool], lo: float, hi: float, seeds: int | Sequence[int] = 5,
-           rtol: float = 1e-3, workers: int | None = None, level: float = 0.95, rising: bool = True) -> Transition:
+           rtol: float = 1e-3, workers: int | None = None, level: float = 0.95, rising: bool = True,
+           executor=None) -> Transition:
     """Per seed, bisect for the value where ``predicate(value, seed)`` turns True (False at ``lo``,
     True at ``hi``, one switch assumed in between; ``rising=False``: True at ``lo``, False at ``hi``) to
     a relative bracket of ``rtol``; the seeds run in parallel over ``workers`` processes (as in
-    :func:`sweep`: None is one per core when the predicate can be pickled). Seeds whose ends are not False/True are reported as
-    unbracketed. The error bar is the spread over seeds plus the final bracket half-width."""
+    :func:`sweep`: None is one per core when the predicate can be pickled), or on ``executor`` (as in
+    :func:`sweep`: any concurrent.futures.Executor, never shut down here). Seeds whose ends are not
+    False/True are reported as unbracketed. The error bar is the spread over seeds plus the final bracket half-width."""
     seeds = _seeds(seeds)
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"need finite lo < hi, got lo={lo}, hi={hi}")
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must lie in (0, 1), got {rtol}")
     tasks = [(predicate, float(lo), float(hi), int(s), rtol, bool(rising)) for s in seeds]
-    workers = resolve_workers(workers, len(tasks), predicate)
-    if workers == 1:
+    if executor is not None:
+        check_executor(executor, workers)
+        found = _on_executor(executor, _locate_one, tasks, lambda done, total: None)
+    elif (workers := resolve_workers(workers, len(tasks), predicate)) == 1:
         found = [_locate_one(t) for t in tasks]
     else:
         with pool(workers) as executor:

@@ -659,6 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 (default 5)")
     w.add_argument("--workers", default="auto", help="processes: a number (at most 4 per core), or 'auto' for one "
                    "per core (default)")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler listens at ADDRESS "
+                   "(tcp://HOST:PORT; needs the dask extra, and this package on every worker); not with --workers")
     w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a fixed hyperparameter: lr, momentum, weight_decay, noise, steps, n, d (two-layer also "
                    "width, init, teacher_seed); repeatable")

@@ -11,9 +11,13 @@ The learners are :mod:`numeric.models.learners`; the predictions come from deriv
   (``derive.theories.phase.weight_decay_pitchfork``), each seed's training sample;
 * ``noise`` on ``least-squares`` (μ = wd = 0): no transition, but the stationary excess loss
   Σ_i ησ²/(2(2 − ηλ_i)) (``derive.theories.phase.noisy_gd_stationary``).
+
+``ldyn sweep --scheduler ADDRESS`` runs the tasks on a Dask cluster (:func:`executor_for`; Dask is the optional
+extra ``learning-dynamics[dask]``, and every worker needs this package installed to import the learners).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -153,10 +157,109 @@ def _ls_hessian(seed: int, hyper: dict) -> np.ndarray:
     return X.T @ X / X.shape[0]
 
 
+#: seconds :func:`executor_for` waits to reach a Dask scheduler, and then for its first worker
+CONNECT_SECONDS = 5.0
+
+
+def check_address(address) -> str:
+    """A Dask scheduler address as ``--scheduler`` takes it: ``[scheme://]host:port``, one line, printable."""
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"--scheduler: give the Dask scheduler's address as tcp://HOST:PORT, got {address!r}")
+    if len(address) > 500 or not address.isprintable() or any(c.isspace() for c in address):
+        raise ValueError(f"--scheduler: not an address (at most 500 printable characters, no spaces): "
+                         f"{address[:60]!r}")
+    return address
+
+
+def _refused(address: str, timeout: float) -> str | None:
+    """For a tcp address: why a plain socket cannot connect (refused, no such host, ...) or None if it can, so
+    that a dead address fails at once instead of after Dask's retries."""
+    import socket
+
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    scheme, loc = parse_address(address)
+    if scheme != "tcp":
+        return None
+    host, port = parse_host_port(loc)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
+
+
+def _identity(address: str, timeout: float) -> dict:
+    """The scheduler's answer to Dask's ``identity`` request, over one short-lived connection on a private event
+    loop: a server that is not a Dask scheduler fails here, before a Client exists (a Client whose constructor
+    fails lingers until exit and then prints a traceback while it times out)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def ask():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    # in a thread of its own, so that this works under a running event loop too (Jupyter); the deadline covers
+    # the handshake, which has none of its own
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        reply = thread.submit(asyncio.run, asyncio.wait_for(ask(), timeout)).result()
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise RuntimeError(f"the server there is not a Dask scheduler (it answered {str(reply)[:80]!r})")
+    return reply
+
+
+@contextlib.contextmanager
+def executor_for(address: str, timeout: float = CONNECT_SECONDS):
+    """The concurrent.futures executor of a Dask cluster: connects a ``dask.distributed.Client`` to the
+    scheduler at ``address`` (``tcp://HOST:PORT`` or ``HOST:PORT``), waits for one worker, yields
+    ``client.get_executor()`` for :func:`numeric.sweep.sweep`'s ``executor=``, and closes the client after
+    (the cluster keeps running). Dask not installed, a malformed or unreachable address, something that is
+    not a Dask scheduler, or no worker within ``timeout`` seconds: a one-line ValueError."""
+    address = check_address(address)
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler needs dask.distributed: pip install 'learning-dynamics[dask]'") from None
+    try:
+        why = _refused(address, timeout)
+    except (ValueError, TypeError) as exc:  # missing port, unknown scheme, ...
+        raise ValueError(f"--scheduler {address!r}: {exc}") from None
+    if why is not None:
+        raise ValueError(f"--scheduler {address!r}: cannot connect ({why})")
+    try:
+        _identity(address, timeout)
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except Exception as exc:  # timeouts, a server that is not a Dask scheduler (garbage frames), TLS config, ...
+        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if isinstance(exc, (OSError, TimeoutError)):  # asyncio's and Dask's timeouts are TimeoutError
+            raise ValueError(f"--scheduler {address!r}: no Dask scheduler answered within {timeout:g} s "
+                             f"({msg})") from None
+        raise ValueError(f"--scheduler {address!r}: cannot talk to a Dask scheduler there "
+                         f"({type(exc).__name__}: {msg})") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except Exception:
+            raise ValueError(f"--scheduler {address!r}: the scheduler has no workers (none joined within "
+                             f"{timeout:g} s)") from None
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
 def run(name: str, control: str, values, seeds=5, fixed: dict | None = None, workers: int | None = None,
-        progress=None, scale: str = "linear") -> dict:
+        progress=None, scale: str = "linear", executor=None) -> dict:
     """Sweep, locate the transition, overlay the prediction: a JSON-ready report (and the raw sweep under
-    ``_sweep``). Hyperparameters are validated before any run (ValueError)."""
+    ``_sweep``). Hyperparameters are validated before any run (ValueError). ``executor``: run the tasks on
+    that concurrent.futures.Executor instead of ``workers`` processes (e.g. :func:`executor_for`'s)."""
     from numeric.models import learners
     from numeric import sweep as sweep_mod
 
@@ -165,7 +268,10 @@ def run(name: str, control: str, values, seeds=5, fixed: dict | None = None, wor
     budget(name, len(values), seeds, func.keywords)
     learners.check(func.func, control, np.asarray(values, dtype=float),
                    **{k: v for k, v in func.keywords.items() if k != "control"})
-    sw = sweep_mod.sweep(func, values, seeds, control=control, workers=workers, progress=progress)
+    if executor is not None:
+        sweep_mod.check_executor(executor, workers)
+    sw = sweep_mod.sweep(func, values, seeds, control=control, workers=workers, progress=progress,
+                         executor=executor)
     ind, rising = indicator(name, control)
     report = {"learner": name, "control": control, "fixed": {**DEFAULTS[name], **(fixed or {})},
               "sweep": sw.to_json(), "indicator": ind, "rising": rising,
@@ -246,8 +352,10 @@ def paired(t: dict, derived, seeds) -> dict:
 def format_report(rep: dict) -> str:
     sw = rep["_sweep"]
     names = [k for k in ORDERS if k in sw.orders] + ([rep["indicator"]] if rep["indicator"] else [])
+    where = (f"on {sw.executor}" if sw.executor is not None else
+             f"{sw.workers} process{'es' if sw.workers > 1 else ''}")
     lines = [f"{rep['learner']}: sweep of {rep['control']} over {len(sw.values)} values x {len(sw.seeds)} seeds "
-             f"({sw.workers} process{'es' if sw.workers > 1 else ''}, {sw.seconds:.1f} s); mean over seeds "
+             f"({where}, {sw.seconds:.1f} s); mean over seeds "
              "of the finite results (a seed with non-finite ones is counted as diverged):",
              f"{rep['control']:>12s} " + " ".join(f"{n:>12s}" for n in names)]
     bad, n_seeds = _non_finite(sw, names), len(sw.seeds)
@@ -388,11 +496,20 @@ def main(args) -> int:
             raise ValueError(f"--workers must be a positive integer or 'auto', got {args.workers!r}") from None
     if args.seeds < 1:
         raise ValueError(f"--seeds must be a positive count, got {args.seeds}")
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None:
+        check_address(scheduler)
+        if workers is not None:
+            raise ValueError("give --workers or --scheduler, not both (the Dask cluster decides its own workers)")
     budget(args.learner, len(values), args.seeds, fixed)
     if args.out is not None:
         writable(args.out)  # OutputPathError (a ValueError): '', a file, under a file, unwritable
-    rep = run(args.learner, args.control, values, args.seeds, fixed, workers,
-              None if args.json else progress_printer("sweep"), "log" if args.log else "linear")
+    with contextlib.ExitStack() as stack:
+        executor = None if scheduler is None else stack.enter_context(executor_for(scheduler))
+        rep = run(args.learner, args.control, values, args.seeds, fixed, workers,
+                  None if args.json else progress_printer("sweep"), "log" if args.log else "linear", executor)
+    if scheduler is not None:
+        rep["_sweep"].executor = rep["sweep"]["executor"] = f"the Dask cluster at {scheduler}"
     plain = _plain({k: v for k, v in rep.items() if k != "_sweep"})
     if args.out is not None:  # each file written atomically: old or new, never truncated
         from verify.figures.backend import OutputPathError, _plt, atomic_write, save_figure

@@ -42,6 +42,7 @@ def add(b: Builder) -> None:
     _certify(b)
     _global(b)
     _stability_sgd(b)
+    _sweep_scheduler(b)
 
 
 def _verify(b: Builder) -> None:
@@ -296,3 +297,11 @@ def _stability_sgd(b: Builder) -> None:
     b.add("stability", "option-not-taken", ["heavy-ball", "--curvature", "1", "--noise", "1", "--eta", "0.1"], "bad")
     b.add("stability", "option-not-taken", ["adam", "--set", "lr=0.1", "--with-replacement"], "bad")
 
+
+
+def _sweep_scheduler(b: Builder) -> None:
+    """``ldyn sweep --scheduler ADDRESS`` (issue #18): an address that is not a Dask scheduler is one line, at once."""
+    q = ["least-squares", "lr", "0.1,0.5", "--seeds", "2", "--set", "steps=20"]
+    for address in ("nonsense", "", "tcp://127.0.0.1:1", "tcp://[::1", "http://127.0.0.1:8786", "tcp://no-such-host.invalid:8786"):
+        b.add("sweep", "scheduler", q + ["--scheduler", address], "bad", sample=address == "tcp://127.0.0.1:1")
+    b.add("sweep", "scheduler", q + ["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "bad")
