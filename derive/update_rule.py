@@ -349,5 +349,11 @@ class UpdateRule:
         protocol name, defaults from ``self.defaults``."""
         return LambdifiedOptimizer(self, _hyper_values(self, hyper))
 
+    def to_torch(self, **kw):
+        """A ``torch.optim.Optimizer`` subclass computing this rule (:func:`derive.export.torch_optimizer`)."""
+        from derive.export import torch_optimizer
+
+        return torch_optimizer(self, **kw)
+
 
 from derive.lambdified import LambdifiedOptimizer, _hyper_values  # noqa: E402  (lambdify, numpy_map)
