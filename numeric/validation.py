@@ -65,3 +65,25 @@ def _array(name: str, x, shape: tuple | None = None, finite: bool = True) -> np.
                for ix in np.argwhere(~np.isfinite(arr))[:5]]
         raise ValueError(f"{name} must be finite, got nan/inf at indices {bad}")
     return arr
+
+
+def _nonfinite_at(arr: np.ndarray) -> list:
+    """The first (up to 5) indices of nan/inf entries of ``arr``, as ``_array`` reports them."""
+    return [tuple(int(i) for i in ix) if arr.ndim != 1 else int(ix[0]) for ix in np.argwhere(~np.isfinite(arr))[:5]]
+
+
+def _writable(name: str, x, shape: tuple | None = None) -> np.ndarray:
+    """Return ``x`` itself after checking it is a non-empty, writable float64 ndarray (of ``shape``
+    when given): what an in-place update can mutate.  Cheap (no pass over the entries)."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = f"{type(x).__name__}" + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else "")
+        raise ValueError(f"{name} must be a float64 ndarray to be updated in place, got {got} "
+                         "(convert it with np.asarray(x, dtype=float), or use step())")
+    if not x.flags.writeable:
+        raise ValueError(f"{name} must be a writable array to be updated in place, got a read-only one "
+                         "(pass a copy, or use step())")
+    if x.size == 0:
+        raise ValueError(f"{name} must be a non-empty array, got shape {x.shape}")
+    if shape is not None and x.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} to match the parameters, got {x.shape}")
+    return x

@@ -1,8 +1,9 @@
 """Every hand-written optimizer, in one namespace: ``from numeric.optimizers import adam, nadam, muon, lion``.
 
-All follow one pure protocol (``init(params) -> state``, ``step(params, grads, state) -> (params,
-state)``) with torch.optim's hyperparameter names and defaults; ``params`` is an array of any shape
-or a list of arrays (one state per array, like a torch param group; Muon takes 2-D matrices):
+All follow one protocol (``init(params) -> state``, the pure ``step(params, grads, state) ->
+(params, state)`` and ``step_(params, grads, state)`` in place) with torch.optim's hyperparameter
+names and defaults; ``params`` is an array of any shape or a list of arrays (one state per array,
+like a torch param group; Muon takes 2-D matrices):
 
 - :mod:`numeric.optimizers.protocol`: the ``Optimizer`` protocol, ``ArrayOptimizer``, plain ``gd`` and ``run``;
 - :mod:`numeric.optimizers.momentum`: heavy ball, Nesterov and torch-style ``sgd``;

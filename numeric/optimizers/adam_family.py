@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numeric.optimizers.adaptive import _betas, _choice, _flag
-from numeric.optimizers.protocol import ArrayOptimizer, State, state_array, step_count
+from numeric.optimizers.protocol import ArrayOptimizer, State, scratch, state_array, state_array_, step_count
 from numeric.validation import _real
 
 __all__ = ["NAdam", "RAdam", "Adamax", "Lion", "nadam", "radam", "adamax", "lion"]
@@ -193,7 +193,8 @@ class Adamax(ArrayOptimizer):
         theta <- theta - (lr / bc1) m / D
 
     Only m is bias-corrected (the max needs no correction, paper Section 7.1).  With D = 0 (zero
-    gradients and no eps) the step is nan, as in the paper's formula.
+    gradients and no eps) the step is nan, as in the paper's formula
+    (a ValueError unless ``check=False``, see :mod:`numeric.optimizers.protocol`).
     State: ``{"step": t, "exp_avg": m, "exp_inf": u}``.
     """
 
@@ -270,6 +271,22 @@ class Lion(ArrayOptimizer):
         scale = self.lr if self.decay_scale == "lr" else 1.0
         p = p * (1.0 - scale * self.weight_decay) - self.lr * np.sign(b1 * m + (1.0 - b1) * g)
         return p, {"exp_avg": b2 * m + (1.0 - b2) * g}
+
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same arithmetic in place, in two scratch arrays."""
+        m = state_array_(state, "exp_avg", p.shape)
+        b1, b2 = self.betas
+        s1, s2 = scratch(2, p)
+        np.multiply(m, b1, out=s1)
+        np.multiply(g, 1.0 - b1, out=s2)
+        s1 += s2
+        np.sign(s1, out=s1)
+        s1 *= self.lr
+        p *= 1.0 - (self.lr if self.decay_scale == "lr" else 1.0) * self.weight_decay
+        p -= s1
+        m *= b2
+        np.multiply(g, 1.0 - b2, out=s2)
+        m += s2
 
 
 # --------------------------------------------------------------------------- #

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import ArrayOptimizer, State, state_array, step_count
+from numeric.optimizers.protocol import (ArrayOptimizer, State, nonnegative_entries, scratch, state_array,
+                                        state_array_, step_count)
 from numeric.validation import _real
 
 __all__ = ["RMSprop", "Adam", "AdamW", "rmsprop", "adam", "adamw"]
@@ -86,7 +87,7 @@ class RMSprop(ArrayOptimizer):
     initial state d >= 0 in exact arithmetic (gbar^2 <= s by Cauchy-Schwarz, as the
     averaging weights sum to 1 - a^t <= 1); here d is clamped at 0 so that rounding cannot produce
     sqrt of a negative number (torch does not clamp).  With eps = 0 a zero
-    denominator gives nan or inf, as in torch.
+    denominator gives nan or inf, as in torch (with ``check=False``; by default a ValueError).
     State: ``{"step": t, "square_avg": s}`` plus ``"grad_avg"`` if centered and
     ``"momentum_buffer"`` if momentum > 0.
     """
@@ -136,6 +137,49 @@ class RMSprop(ArrayOptimizer):
             direction = new["momentum_buffer"] = self.momentum * buf + direction
         return p - self.lr * direction, new
 
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same arithmetic in place, in two scratch arrays (one without weight decay)."""
+        t = step_count(state)
+        s = state_array_(state, "square_avg", p.shape)  # every state array before the first write
+        gbar = state_array_(state, "grad_avg", p.shape) if self.centered else None
+        buf = state_array_(state, "momentum_buffer", p.shape) if self.momentum > 0 else None
+        a = self.alpha
+        if self.weight_decay:
+            d, tmp = scratch(2, p)
+            np.multiply(p, self.weight_decay, out=d)
+            d += g
+        else:
+            d, (tmp,) = g, scratch(1, p)
+        s *= a
+        np.multiply(d, 1.0 - a, out=tmp)
+        tmp *= d
+        s += tmp
+        if gbar is not None:
+            gbar *= a
+            np.multiply(d, 1.0 - a, out=tmp)
+            gbar += tmp
+            np.multiply(gbar, gbar, out=tmp)
+            np.subtract(s, tmp, out=tmp)
+            np.maximum(tmp, 0.0, out=tmp)
+            var = tmp
+        else:
+            var = s
+        if self.eps_mode == "outside":
+            np.sqrt(var, out=tmp)
+            tmp += self.eps
+        else:
+            np.add(var, self.eps, out=tmp)
+            np.sqrt(tmp, out=tmp)
+        np.divide(d, tmp, out=tmp)
+        direction = tmp
+        if buf is not None:
+            buf *= self.momentum
+            buf += tmp
+            direction = buf
+        np.multiply(direction, self.lr, out=tmp)
+        p -= tmp
+        state["step"] = t + 1
+
 
 # --------------------------------------------------------------------------- #
 # Adam and AdamW.
@@ -183,7 +227,8 @@ class _AdamCore(ArrayOptimizer):
         if not self.amsgrad:
             raw, vhat = v, v / bc2
         else:
-            old = state_array(state, "max_exp_avg_sq", p.shape, nonnegative=True)
+            old = nonnegative_entries("state['max_exp_avg_sq']",
+                                      state_array(state, "max_exp_avg_sq", p.shape, nonnegative=True))
             if self.amsgrad_max == "raw":
                 vmax = np.maximum(old, v)
                 raw, vhat = vmax, vmax / bc2
@@ -199,6 +244,55 @@ class _AdamCore(ArrayOptimizer):
             else:  # "hat"
                 direction = (math.sqrt(bc2) / bc1) * m / (np.sqrt(raw) + self.eps)
         return p - self.lr * direction, new
+
+    def _adam_step_(self, p: np.ndarray, g: np.ndarray, state: State, scratches: list) -> None:
+        """``_adam_step`` in place, with the same arithmetic, in the two scratch arrays given."""
+        t = step_count(state) + 1
+        m = state_array_(state, "exp_avg", p.shape)
+        v = state_array_(state, "exp_avg_sq", p.shape)
+        b1, b2 = self.betas
+        bc1, bc2 = (1.0 - b1**t, 1.0 - b2**t) if self.bias_correction else (1.0, 1.0)
+        s1, s2 = scratches
+        if self.amsgrad:  # every check before the first write
+            vmax = nonnegative_entries("state['max_exp_avg_sq']", state_array_(state, "max_exp_avg_sq", p.shape))
+        m *= b1
+        np.multiply(g, 1.0 - b1, out=s1)
+        m += s1
+        v *= b2
+        np.multiply(g, 1.0 - b2, out=s1)
+        s1 *= g
+        v += s1
+        state["step"] = t
+        raw = v
+        if self.amsgrad:
+            if self.amsgrad_max == "raw":
+                np.maximum(vmax, v, out=vmax)
+                raw = vmax
+            else:
+                np.divide(v, bc2, out=s1)
+                np.maximum(vmax, s1, out=vmax)
+                np.multiply(bc2, vmax, out=s1)
+                raw = s1
+        # s1 <- the denominator
+        if self.eps_mode == "hat":
+            np.sqrt(raw, out=s1)
+            s1 += self.eps
+            np.multiply(m, math.sqrt(bc2) / bc1, out=s2)
+        else:
+            if self.amsgrad and self.amsgrad_max == "corrected":
+                np.copyto(s1, vmax)  # vhat = vmax
+            else:
+                np.divide(raw, bc2, out=s1)
+            if self.eps_mode == "outside":
+                np.sqrt(s1, out=s1)
+                s1 += self.eps
+            else:
+                s1 += self.eps
+                np.sqrt(s1, out=s1)
+            np.divide(m, bc1, out=s2)
+        s2 /= s1
+        s2 *= self.lr
+        p -= s2
 
 
 @dataclass(frozen=True)
@@ -229,7 +323,8 @@ class Adam(_AdamCore):
     lr_t = lr sqrt(bc2) / bc1.  It equals "outside" with eps replaced by
     eps / sqrt(bc2), so the two differ less and less as bc2 -> 1.
     ``bias_correction=False`` sets bc1 = bc2 = 1.
-    With eps = 0 a zero denominator gives nan or inf, as in torch.
+    With eps = 0 a zero denominator gives nan or inf, as in torch (with ``check=False``; by
+    default a ValueError).
     State (torch's names): ``{"step": t, "exp_avg": m, "exp_avg_sq": v}`` plus
     ``"max_exp_avg_sq": vmax`` if amsgrad (vmax as defined by ``amsgrad_max``).
     """
@@ -237,6 +332,16 @@ class Adam(_AdamCore):
     def _step(self, p: np.ndarray, g: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """g <- g + weight_decay theta, then the Adam update; returns ``(theta', state')``."""
         return self._adam_step(p, g + self.weight_decay * p, state)
+
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same in place: g + weight_decay theta in a third scratch array (if weight_decay)."""
+        if self.weight_decay:
+            d, s1, s2 = scratch(3, p)
+            np.multiply(p, self.weight_decay, out=d)
+            d += g
+            self._adam_step_(p, d, state, [s1, s2])
+        else:
+            self._adam_step_(p, g, state, scratch(2, p))
 
 
 @dataclass(frozen=True)
@@ -268,6 +373,16 @@ class AdamW(_AdamCore):
         """theta <- theta (1 - scale lambda), then the Adam update; returns ``(theta', state')``."""
         scale = self.lr if self.decay_scale == "lr" else 1.0
         return self._adam_step(p * (1.0 - scale * self.weight_decay), g, state)
+
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same in place: theta *= 1 - scale lambda, then the Adam update."""
+        scratches = scratch(2, p)
+        step_count(state)  # a bad state raises before theta is touched
+        for key in ("exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * self.amsgrad:
+            state_array_(state, key, p.shape)
+        if self.weight_decay:
+            p *= 1.0 - (self.lr if self.decay_scale == "lr" else 1.0) * self.weight_decay
+        self._adam_step_(p, g, state, scratches)
 
 
 # --------------------------------------------------------------------------- #

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import ArrayOptimizer, State, state_array, step_count
+from numeric.optimizers.protocol import ArrayOptimizer, State, scratch, state_array, state_array_, step_count
 from numeric.validation import _real
 
 __all__ = ["Adagrad", "Adadelta", "ASGD", "Rprop", "adagrad", "adadelta", "asgd", "rprop"]
@@ -71,7 +71,7 @@ class Adagrad(ArrayOptimizer):
 
     optax.adagrad also starts S at 0.1 (its initial_accumulator_value default, as tf.keras): pass
     ``initial_accumulator_value=0.1`` for that.  With eps = 0 and S = 0 a zero gradient gives nan, as in
-    torch.  State: ``{"step": t, "sum": S}``.
+    torch (with ``check=False``; by default a ValueError).  State: ``{"step": t, "sum": S}``.
     """
 
     lr: float = 1e-2
@@ -101,6 +101,29 @@ class Adagrad(ArrayOptimizer):
             denom = np.sqrt(s) + self.eps if self.eps_mode == "outside" else np.sqrt(s + self.eps)
             new_p = p - clr * (g / denom)
         return new_p, {"step": t, "sum": s}
+
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same arithmetic in place, in one scratch array (two with weight decay)."""
+        t = step_count(state) + 1
+        s = state_array_(state, "sum", p.shape)
+        if self.weight_decay:
+            d, tmp = scratch(2, p)
+            np.multiply(p, self.weight_decay, out=d)
+            d += g
+        else:
+            d, (tmp,) = g, scratch(1, p)
+        np.multiply(d, d, out=tmp)
+        s += tmp
+        if self.eps_mode == "outside":
+            np.sqrt(s, out=tmp)
+            tmp += self.eps
+        else:
+            np.add(s, self.eps, out=tmp)
+            np.sqrt(tmp, out=tmp)
+        np.divide(d, tmp, out=tmp)
+        tmp *= self.lr / (1.0 + (t - 1) * self.lr_decay)
+        p -= tmp
+        state["step"] = t
 
 
 # --------------------------------------------------------------------------- #

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import ArrayOptimizer, GradFn, State, state_array, step_count
+from numeric.optimizers.protocol import (ArrayOptimizer, GradFn, State, scratch, state_array, state_array_,
+                                        step_count)
 from numeric.validation import _array, _real, _vector
 
 __all__ = ["HeavyBall", "Nesterov", "SGD", "heavy_ball", "nesterov", "nesterov_lookahead_step", "sgd"]
@@ -74,6 +75,15 @@ class HeavyBall(_VelocityMethod):
         v_new = self.momentum * v - self.lr * g
         return p + v_new, {"velocity": v_new}
 
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same in place: v *= beta; v -= eta g; theta += v."""
+        v = state_array_(state, "velocity", p.shape)
+        (t,) = scratch(1, p)
+        np.multiply(g, self.lr, out=t)
+        v *= self.momentum
+        v -= t
+        p += v
+
 
 @dataclass(frozen=True)
 class Nesterov(_VelocityMethod):
@@ -104,6 +114,17 @@ class Nesterov(_VelocityMethod):
         v = state_array(state, "velocity", phi.shape)
         v_new = self.momentum * v - self.lr * g
         return phi - self.lr * g + self.momentum * v_new, {"velocity": v_new}
+
+    def _step_(self, phi: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same in place: v *= beta; v -= eta g; phi -= eta g; phi += beta v."""
+        v = state_array_(state, "velocity", phi.shape)
+        (t,) = scratch(1, phi)
+        np.multiply(g, self.lr, out=t)
+        v *= self.momentum
+        v -= t
+        phi -= t
+        np.multiply(v, self.momentum, out=t)
+        phi += t
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,38 @@ class SGD(ArrayOptimizer):
         else:
             b = b.copy()
         return p - self.lr * g, {"momentum_buffer": b, "step": t + 1}
+
+    def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
+        """The same arithmetic in place, in two scratch arrays (one without weight decay)."""
+        b = state_array_(state, "momentum_buffer", p.shape)
+        t = step_count(state)
+        wd, mu = self.weight_decay, self.momentum
+        if wd:
+            d, tmp = scratch(2, p)
+            np.multiply(p, wd, out=d)
+            d += g  # g + wd theta
+        else:
+            d, (tmp,) = g, scratch(1, p)
+        direction = d
+        if mu != 0.0:
+            if t == 0:
+                np.copyto(b, d)
+            else:
+                b *= mu
+                if self.dampening:
+                    np.multiply(d, 1.0 - self.dampening, out=tmp)
+                    b += tmp
+                else:
+                    b += d
+            if self.nesterov:
+                np.multiply(b, mu, out=tmp)
+                tmp += d
+                direction = tmp
+            else:
+                direction = b
+        np.multiply(direction, self.lr, out=tmp)
+        p -= tmp
+        state["step"] = t + 1
 
 
 def heavy_ball(lr: float, momentum: float) -> HeavyBall:
