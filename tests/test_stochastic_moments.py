@@ -180,3 +180,19 @@ def test_hostile_input():
     # B = n without replacement is gradient descent: no noise, the stationary covariance is 0
     st = dmo.stationary_covariance("sgd", [1, 3], [1, -1], {"lr": R(1, 4)}, 2)
     assert st["covariance"] == sp.zeros(1, 1) and st["mean"] == sp.Matrix([[0]])
+
+
+def test_named_matrices_are_compared_entry_by_entry():
+    """A step shown by name still fails on one wrong entry (1e-9 off) and on a float; the lifted page is readable."""
+    from derive.derivation import Derivation
+
+    M = sp.Matrix([[R(1, 3), 2], [0, 1]])
+    off, flt = M.copy(), M.copy()
+    off[1, 0], flt[0, 0] = R(1, 10**9), 0.5
+    d = Derivation("t", "t")
+    d.equal(dmo.Named("A", M), dmo.Named("B", M), "same")
+    d.equal(dmo.Named("C", M), dmo.Named("D", off), "one entry off")
+    d.equal(dmo.Named("E", flt), dmo.Named("F", flt), "a float")
+    assert [s.status for s in d.check().steps] == ["proved", "failed", "failed"]
+    page = dmo.second_moment_lifted().to_markdown()
+    assert len(page) < 30_000 and r"\big[M \mid b \mid k\big]_{\text{heavy-ball}}" in page

@@ -145,3 +145,17 @@ def test_grid_law_of_sgd_matches_simulation():
     mean, half = monte_carlo.mean_ci(x**2)
     assert monte_carlo.interval_error(mean, half, csme.sgd_expectation(grad, csme._phi, csme.X0, e, csme.NOISE,
                                                                        steps)) <= 1.0
+
+
+def test_sme2_is_worse_at_stationarity_for_every_stable_step():
+    """AR(1) stationary variance η²σ²/(1 − (1 − ηa)²) (Box & Jenkins §3.2), by its own recursion in floats, vs the
+    SMEs' OU variances d/(2c): |relative error| of SME2 exceeds SME1's on all of 0 < ηa < 2."""
+    aa, s2 = 1.0, 1.0
+    for ea in [0.01, 0.1, 0.5, 0.99, 1.0, 1.5, 1.99]:
+        e = ea / aa
+        var = 0.0
+        for _ in range(20_000):
+            var = (1 - e * aa) ** 2 * var + e**2 * s2
+        v1, v2 = e * s2 / (2 * aa), e * s2 / (2 * (aa + e * aa**2 / 2))
+        assert abs(v2 / var - 1) > abs(v1 / var - 1) > 0
+        assert v2 / var - 1 == pytest.approx(-2 * ea / (2 + ea), rel=1e-9)

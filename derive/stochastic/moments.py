@@ -363,7 +363,7 @@ def sgd_stationary_noise() -> Derivation:
                        sp.Symbol(r"\mathbb E(\theta - \mu)\xi")]), sp.Matrix([mu, 0, 0]),
             r"the mean of $\theta$ is $\mu$; the noise has mean 0 and is independent of $\theta$, so the cross moment "
             r"vanishes")
-    d.equal(((1 - eta * a) * th - eta * xi).subs({th: mu, xi: 0}), (1 - eta * a) * mu,
+    d.equal(sp.Subs((1 - eta * a) * th - eta * xi, (th, xi), (mu, 0)), (1 - eta * a) * mu,
             r"$\mathbb E$ is linear: replace $\theta$ by its mean and $\xi$ by 0", display=r"\mathbb E\theta^{+}")
     j_ = sp.Symbol("j", integer=True, positive=True)
     d.equal(sp.Product(1 - eta * a, (j_, 1, k_)) * mu0, (1 - eta * a) ** k_ * mu0,
@@ -371,14 +371,16 @@ def sgd_stationary_noise() -> Derivation:
     d.equal(((1 - eta * a) * th - eta * xi - (1 - eta * a) * mu) ** 2,
             (1 - eta * a) ** 2 * (th - mu) ** 2 - 2 * eta * (1 - eta * a) * (th - mu) * xi + eta**2 * xi**2,
             r"square the deviation from the mean", display=r"(\theta^{+} - \mathbb E\theta^{+})^2")
-    d.equal(r * V - 2 * eta * (1 - eta * a) * 0 + eta**2 * sigma**2 / B, r * V + qn,
+    Edev, Edxi, Exi2 = sp.symbols(r"\mathbb{E}(\theta-\mu)^2 \mathbb{E}(\theta-\mu)\xi \mathbb{E}\xi^2", real=True)
+    d.equal(sp.Subs(r * Edev - 2 * eta * (1 - eta * a) * Edxi + eta**2 * Exi2, (Edev, Edxi, Exi2),
+                    (V, 0, sigma**2 / B)), r * V + qn,
             r"take $\mathbb E$ term by term: $\mathbb E(\theta - \mu)^2 = V$, $\mathbb E(\theta - \mu)\xi = 0$, "
             r"$\mathbb E\xi^2 = \sigma^2/B$: the exact variance recursion", display="V^{+}")
     Vk = r**k_ * V0 + qn * (1 - r**k_) / (1 - r)
     d.equal(Vk.subs(k_, k_ + 1) - r * Vk, qn,
             r"the closed form $V_k = (1-\eta a)^{2k}V_0 + \frac{\eta^2\sigma^2}{B}\frac{1 - (1-\eta a)^{2k}}"
             r"{1 - (1-\eta a)^2}$ satisfies the recursion (for $\eta a \ne 2$)", display=r"V_{k+1} - (1-\eta a)^2 V_k")
-    d.equal(Vk.subs(k_, 0), V0, "and the initial condition", display="V_{k=0}")
+    d.equal(sp.Subs(Vk, k_, 0), V0, "and the initial condition", display="V_{k=0}")
     d.equal(Vk, Vstar + r**k_ * (V0 - Vstar),
             r"rewritten: the fixed point plus a geometric transient with ratio $(1 - \eta a)^2$", display="V_k")
     d.solution(sp.Eq(V, r * V + qn), V, Vstar,
@@ -395,10 +397,10 @@ def sgd_stationary_noise() -> Derivation:
     d.equal(eta**2 * sigma**2 / (B * (1 - r)), Vstar,
             r"the same value as the stationary variance of the AR(1) process $\theta^{+} = \rho\theta - \eta\xi$: "
             r"$\eta^2\sigma^2/(B(1 - \rho^2))$", display=r"\frac{\eta^2\sigma^2}{B(1 - (1-\eta a)^2)}")
-    d.equal(a / 2 * Vstar, eta * sigma**2 / (2 * B * (2 - eta * a)),
+    d.equal(sp.Mul(a / 2, Vstar, evaluate=False), eta * sigma**2 / (2 * B * (2 - eta * a)),
             r"the stationary mean is 0, so the expected excess loss is $\frac a2\mathbb E\theta^2 = \frac a2 V^*$",
             display=r"\mathbb E L(\theta) - L(0)")
-    d.equal(sp.limit(Vstar / (eta * sigma**2 / (2 * a * B)), eta, 0), 1,
+    d.equal(sp.Limit(Vstar / (eta * sigma**2 / (2 * a * B)), eta, 0), 1,
             r"for $\eta \to 0$ the variance approaches the Langevin (first-order SDE) value $\eta\sigma^2/(2aB)$",
             display=r"\lim_{\eta\to0}\frac{V^*}{\eta\sigma^2/(2aB)}")
     d.result("mean_k", (1 - eta * a) ** k_ * mu0, label=r"\mathbb E\theta_k")
@@ -410,6 +412,35 @@ def sgd_stationary_noise() -> Derivation:
 
 
 # -- the lifted recursion, proved on instances ---------------------------------------------------------------------------
+class Named(sp.Expr):
+    """An exact matrix shown by its name (LaTeX ``name``): ``doit()`` returns the matrix, so a checked step compares
+    the values entry by entry while the page shows a readable name; ``atoms`` looks inside the value, so the
+    checker's exact-arithmetic and symbol rules still apply to it."""
+
+    is_commutative = True
+
+    def __new__(cls, name: str, value: Any) -> "Named":
+        obj = sp.Expr.__new__(cls, sp.Symbol(name))
+        obj._value = sp.ImmutableMatrix(value)
+        return obj
+
+    def doit(self, **hints: Any) -> sp.ImmutableMatrix:
+        return self._value
+
+    def atoms(self, *types: Any) -> set:
+        return self._value.atoms(*types)
+
+    @property
+    def free_symbols(self) -> set:
+        return self._value.free_symbols
+
+    def _latex(self, printer: Any) -> str:
+        return self.args[0].name
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.args[0].name} ({self._value.rows}x{self._value.cols} exact matrix)"
+
+
 def _lifted_instance(d: Derivation, name: str, values: dict, dim: int, n_: int, batch: int, replacement: bool,
                      data: tuple | None = None, split: bool = True) -> None:
     """Steps: the formula (M, b, k, M̄, f) of :func:`second_moment_operator` equals the exact expectation over every
@@ -435,11 +466,20 @@ def _lifted_instance(d: Derivation, name: str, values: dict, dim: int, n_: int, 
         d.equal(EM.row_join(Ef), Mbar.row_join(f), r"and the mean: $\mathbb E\hat M = \bar M$, $\mathbb E\hat f = "
                 r"\bar B\bar g$", display=r"\mathbb E[\hat M \mid \hat f]")
     else:
-        d.equal(EMM.row_join(Eb).row_join(Ek), M.row_join(b).row_join(k),
-                rf"{where}: the exact means of $\hat M\otimes\hat M$, of the cross terms and of $\hat f\otimes\hat f$ "
-                rf"are $[M \mid b \mid k]$ of the formula, with $c = {sp.latex(cval)}$",
-                display=r"\mathbb E[\hat M\otimes\hat M \mid \hat f\otimes\hat M + \hat M\otimes\hat f \mid "
-                        r"\hat f\otimes\hat f]")
+        lhs, rhs = EMM.row_join(Eb).row_join(Ek), M.row_join(b).row_join(k)
+        what = (rf"{where}: the exact means of $\hat M\otimes\hat M$, of the cross terms and of $\hat f\otimes\hat f$ "
+                rf"are $[M \mid b \mid k]$ of the formula, with $c = {sp.latex(cval)}$")
+        if lhs.rows <= 8:
+            d.equal(lhs, rhs, what, display=r"\mathbb E[\hat M\otimes\hat M \mid \hat f\otimes\hat M + \hat M\otimes"
+                    r"\hat f \mid \hat f\otimes\hat f]")
+            return
+        # too large to read (e.g. 16 x 21): compared entry by entry, shown by name (``Named``)
+        tag = r"\text{%s, %s}" % (name, how)
+        d.equal(Named(r"\mathbb E_{\text{%d batches}}\big[\hat M\otimes\hat M \mid \hat f\otimes\hat M + \hat M"
+                      r"\otimes\hat f \mid \hat f\otimes\hat f\big]_{%s}" % (count, tag), lhs),
+                Named(r"\big[M \mid b \mid k\big]_{\text{%s}}\big|_{c = %s}" % (name, sp.latex(cval)), rhs),
+                rf"{what}: all ${lhs.rows}\times{lhs.cols}$ entries, exact rationals, compared one by one (both "
+                r"matrices are shown by name only)")
 
 
 def second_moment_lifted() -> Derivation:
@@ -543,16 +583,18 @@ def _rule_moments(d: Derivation, name: str, values: dict, Mbar_typed: sp.Matrix,
     d.given(r"\begin{pmatrix} A & B & C^\top \end{pmatrix}", Ab.row_join(Bb).row_join(Cb.T),
             rf"the state-space form of `{name}` ($\xi^{{+}} = A\xi + Bu$, $y = C\xi$; proved in "
             rf"`state-space-{name}`)")
-    d.equal(Ab + a * Bb * Cb, Mbar_typed, r"with the mean gradient $a\theta$: the mean recursion "
-            r"$\mathbb Ez^{+} = \bar M\,\mathbb Ez$", display=r"A + aBC")
-    d.equal((sp.eye(2) - Mbar_typed).det(), sp.factor((sp.eye(2) - Mbar_typed).det()),
+    IM = sp.ImmutableMatrix
+    d.equal(sp.MatAdd(IM(Ab), sp.MatMul(a, IM(Bb), IM(Cb), evaluate=False), evaluate=False), Mbar_typed,
+            r"with the mean gradient $a\theta$: the mean recursion $\mathbb Ez^{+} = \bar M\,\mathbb Ez$",
+            display=r"\bar M")
+    d.equal(sp.Determinant(IM(sp.eye(2) - Mbar_typed)), sp.factor((sp.eye(2) - Mbar_typed).det()),
             r"$I - \bar M$ is invertible, so the stationary mean is 0 (the minimum)", display=r"\det(I - \bar M)")
     d.equal(M, _kron(Mbar_typed, Mbar_typed) + v * _kron(Bb, Bb) * _kron(Cb, Cb),
             r"the lifted operator on $\operatorname{vec}\mathbb E zz^\top$: $\bar M\otimes\bar M$ plus $v$ times "
             r"$(B\otimes B)(C\otimes C)$, $v = \operatorname{Var}\hat a$", display="M")
     d.equal(k, q * _kron(Bb, Bb), r"the noise enters through $B$: $k = q\,(B\otimes B)$, $q = \operatorname{Var}\hat r$",
             display="k")
-    d.equal((sp.eye(4) - M).det(), det_factor * delta,
+    d.equal(sp.Determinant(IM(sp.eye(4) - M)), det_factor * delta,
             r"factored: the fixed point of the second moments is unique iff $\Delta \ne 0$", display=r"\det(I - M)")
     s = sp.symbols("s_{11} s_{12} s_{22}", real=True)
     sv = sp.Matrix([s[0], s[1], s[1], s[2]])
@@ -605,7 +647,7 @@ def heavy_ball_sgd_moments() -> Derivation:
             r"deterministic threshold", display=r"\frac{\Delta|_{v=0}}{(1-\beta)a}")
     d.equivalent(sp.Gt(2 * (1 + beta) - x, 0), x, sp.Interval.open(0, 2 * (1 + beta)),
                  r"in $x = \eta a > 0$")
-    d.equal(a / 2 * var, eta * a * q * (1 + beta) / (2 * delta),
+    d.equal(sp.Mul(a / 2, var, evaluate=False), eta * a * q * (1 + beta) / (2 * delta),
             r"the stationary excess loss $\frac a2\mathbb E\theta^2$", display=r"\mathbb EL - L^*")
     d.result("stationary_variance", var, label=r"\mathbb E\theta^2")
     d.result("stationary_excess_loss", eta * a * q * (1 + beta) / (2 * delta), label=r"\mathbb EL - L^*")
@@ -647,7 +689,7 @@ def adam_frozen_sgd_moments() -> Derivation:
     d.given(dl, 1 - beta1, r"write $\delta = 1 - \beta_1 > 0$ ($0 < \beta_1 < 1$)")
     d.equivalent(sp.Gt(2 * (2 - dl) / dl - x, 0), x, sp.Interval.open(0, 2 * (2 - dl) / dl),
                  r"in $x = \eta pa > 0$: below $2(1 + \beta_1)/(1 - \beta_1) = 2(2 - \delta)/\delta$")
-    d.equal(a / 2 * var, eta * p * a * q * (1 + beta1) / (2 * delta),
+    d.equal(sp.Mul(a / 2, var, evaluate=False), eta * p * a * q * (1 + beta1) / (2 * delta),
             r"the stationary excess loss $\frac a2\mathbb E\theta^2$", display=r"\mathbb EL - L^*")
     d.result("stationary_variance", var, label=r"\mathbb E\theta^2")
     d.result("stationary_excess_loss", eta * p * a * q * (1 + beta1) / (2 * delta), label=r"\mathbb EL - L^*")

@@ -89,9 +89,10 @@ def shuffling_regularizer() -> Derivation:
                  "O(\\epsilon^3)$. Backward error analysis: this is the time-$m\\epsilon$ flow of $-\\tilde L'$ with "
                  "$\\tilde L = L + \\frac{\\epsilon}{4m}\\sum_k L_k'^2 = L + \\frac\\epsilon4 L'^2 + \\frac{\\epsilon}{4m}"
                  "\\sum_k (L_k' - L')^2$, while the flow of $L$ misses it at $\\epsilon^2$. Enumerated exactly for "
-                 "$m = 2$ and $m = 3$; for general $m$ the one fact used, that two distinct batches are visited in "
-                 "either order with probability $\\frac12$, is stated (and is what the enumerations check). In $d$ "
-                 "dimensions $G_k' G_l$ becomes $\\nabla^2 L_k\\nabla L_l$ and $L_k'^2$ becomes $|\\nabla L_k|^2$."),
+                 "$m = 2$ and $m = 3$; for general $m$ the probability $\\frac12$ that two distinct batches come "
+                 "in either order is proved by counting, and the resulting mean epoch is stated (the enumerations "
+                 "check it). In $d$ dimensions $G_k' G_l$ becomes $\\nabla^2 L_k\\nabla L_l$ and $L_k'^2$ becomes "
+                 "$|\\nabla L_k|^2$."),
         references=["S. L. Smith, B. Dherin, D. G. T. Barrett and S. De, On the origin of implicit regularization in "
                     "stochastic gradient descent, ICLR 2021",
                     "D. G. T. Barrett and B. Dherin, Implicit Gradient Regularization, ICLR 2021",
@@ -108,11 +109,16 @@ def shuffling_regularizer() -> Derivation:
     d.given(R, r"\sum_{k=1}^m G_k^2", r"general $m$: the sum of squared minibatch gradients, so "
             r"$\sum_k G_kG_k' = R'/2$; and $\sum_k G_k = mL'$")
     epoch_m = x - epsilon * m * Lp + epsilon**2 / 2 * (m**2 * Lp * sp.diff(Lp, x) - Rp / 2)
+    d.equal(sp.binomial(m, 2) * sp.factorial(m - 2) / sp.factorial(m), sp.Rational(1, 2),
+            r"general $m \ge 2$: for two distinct batches $k \ne l$, the orders with $l$ before $k$ are counted by "
+            r"choosing the two positions ($\binom m2$ ways, $l$ in the earlier) and arranging the other $m - 2$ "
+            r"batches ($(m-2)!$ ways), out of $m!$", display=r"\Pr_\pi(l\text{ before }k)")
     d.given(r"\mathbb E_\pi x_m \bmod \epsilon^3", epoch_m,
-            r"general $m$: the $\epsilon^2$ term of the epoch is $\sum_{i<j}G'_{\pi(j)}G_{\pi(i)}$ and each ordered "
-            r"pair of distinct batches comes in either order with probability $\frac12$, so its mean is "
-            r"$\frac12\sum_{k\ne l}G_k'G_l = \frac12\big((\sum_k G_k)'\sum_l G_l - \sum_k G_kG_k'\big)$ (stated; "
-            r"the enumerations for $m = 2, 3$ above check it)")
+            r"general $m$: the $\epsilon^2$ term of the epoch is $\sum_{i<j}G'_{\pi(j)}G_{\pi(i)}$ (a later step sees "
+            r"the gradient at the moved point, as in the $m = 2$ steps), so by the probability $\frac12$ just computed "
+            r"its mean is $\frac12\sum_{k\ne l}G_k'G_l = \frac12\big((\sum_k G_k)'\sum_l G_l - \sum_k G_kG_k'\big)$ "
+            r"(stated for general $m$; the enumerations for $m = 2, 3$ above prove it there, and `ldyn verify` "
+            r"checks $m = 4$ numerically)")
     d.equal(_flow(-Lp, -Rp / (4 * m), m), sp.expand(epoch_m),
             r"the time-$m\epsilon$ flow of $-\tilde L' = -L' - \frac{\epsilon}{4m}R'$, Lie series to $\epsilon^2$, "
             r"matches it for every $m$", display=r"\varphi^{-\tilde L'}_{m\epsilon}(x) \bmod \epsilon^3")

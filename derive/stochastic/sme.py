@@ -157,7 +157,8 @@ def sme_quadratic() -> Derivation:
                  "O(\\eta^2)$ is the drift of the second-order SME, but $d_2 = \\eta\\sigma^2(1 + \\eta a + "
                  "O(\\eta^2))$ while both SMEs keep $\\eta\\sigma^2$. Hence the stationary variance "
                  "$\\eta\\sigma^2/(a(2 - \\eta a))$ is missed by $-\\eta a/2$ (relative, exactly) by SME1 but by "
-                 "$-\\eta a + O(\\eta^2)$ by SME2. On a finite horizon $T = k\\eta$, SME2's error in the mean is "
+                 "$-2\\eta a/(2 + \\eta a) = -\\eta a + O(\\eta^2)$ by SME2, worse for every $0 < \\eta a < 2$. On a "
+                 "finite horizon $T = k\\eta$, SME2's error in the mean is "
                  "$O(\\eta^2)$ against SME1's $O(\\eta)$ (weak order 2), but in the variance (itself $O(\\eta)$) "
                  "both err by $O(\\eta^2)$, SME2 by more for every $T > 0$."),
         references=LI_TAI_E[:2] + ["G. E. Uhlenbeck and L. S. Ornstein, On the theory of the Brownian motion, "
@@ -233,6 +234,10 @@ def sme_quadratic() -> Derivation:
     d.equal(sp.Limit(rel2 / eta, eta, 0), -a, r"$= -\eta a + O(\eta^2)$: twice SME1's; at stationarity the "
             r"second-order SME is worse, because its diffusion misses $d_2$ at $O(\eta^2)$",
             display=r"\lim_{\eta\to0}\frac{v_{\mathrm{SME2}}/v - 1}{\eta}")
+    d.equivalent(sp.Gt(2 * u / (2 + u) - u / 2, 0), u, sp.Interval.open(0, 2),
+                 r"not only for small $\eta$: with $u = \eta a$ both SMEs underestimate $v$, and SME2's relative "
+                 r"error $2u/(2 + u)$ exceeds SME1's $u/2$ exactly on $0 < u < 2$, wherever the stationary variance "
+                 r"exists")
     # finite horizon T = k eta, from theta_0 = x_0
     m_ex = x0 * sp.exp(-c_ex * T)
     d.equal(sp.Limit((m_ex - x0 * sp.exp(-a * T)) / eta, eta, 0), -a**2 * T * x0 * sp.exp(-a * T) / 2,
@@ -252,9 +257,23 @@ def sme_quadratic() -> Derivation:
             r"capture it only to leading order",
             display=r"\lim_{\eta\to0}\frac{\operatorname{Var}\theta_k - V_{\mathrm{SME2}}(T)}{\eta^2}")
     d.equal(e2 - e1, sigma**2 * sp.exp(-2 * a * T) * (sp.exp(2 * a * T) - 1 - 2 * a * T) / 4,
-            r"SME2's leading variance error exceeds SME1's, since $e^{w} > 1 + w$ for $w = 2aT > 0$ (convexity); "
-            r"as $T \to \infty$ they tend to $\sigma^2/2$ and $\sigma^2/4$, the stationary errors",
+            r"the difference of the leading variance errors, with $w = 2aT > 0$",
             display=r"\text{(SME2 error)} - \text{(SME1 error)}")
+    wv, sv = sp.Symbol("w", positive=True), sp.Symbol("y", positive=True)
+    d.equal(sp.Integral(sp.exp(sv) - 1, (sv, 0, wv)), sp.exp(wv) - 1 - wv,
+            r"$e^{w} - 1 - w$ is the integral over $(0, w)$ of $e^{y} - 1$ ...", display=r"e^{w} - 1 - w")
+    d.equivalent(sp.Gt(sp.exp(sv) - 1, 0), sv, sp.Interval.open(0, sp.oo),
+                 r"... which is positive for every $y > 0$: so $e^{w} > 1 + w$ for $w > 0$ and SME2's leading "
+                 r"variance error exceeds SME1's at every horizon $T > 0$")
+    d.equal(sp.Limit(e1, T, sp.oo), sigma**2 / 4, r"as $T \to \infty$ SME1's tends to the stationary error: "
+            r"$v - v_{\mathrm{SME1}} = \frac{\eta^2\sigma^2}{4} + O(\eta^3)$",
+            display=r"\lim_{T\to\infty}[\eta^2](V - V_{\mathrm{SME1}})")
+    d.equal(sp.Limit((v_ar - v1) / eta**2, eta, 0), sigma**2 / 4, r"the same as the stationary gap, computed "
+            r"directly", display=r"\lim_{\eta\to0}\frac{v - v_{\mathrm{SME1}}}{\eta^2}")
+    d.equal(sp.Limit(e2, T, sp.oo), sigma**2 / 2, r"and SME2's: $v - v_{\mathrm{SME2}} = \frac{\eta^2\sigma^2}{2} "
+            r"+ O(\eta^3)$, twice as large", display=r"\lim_{T\to\infty}[\eta^2](V - V_{\mathrm{SME2}})")
+    d.equal(sp.Limit((v_ar - v2) / eta**2, eta, 0), sigma**2 / 2, r"again the stationary gap, computed directly",
+            display=r"\lim_{\eta\to0}\frac{v - v_{\mathrm{SME2}}}{\eta^2}")
     d.result("exact_drift", c_ex, label="c")
     d.result("exact_diffusion", d2_simple, label="d_2")
     d.result("exact_stationary_variance", v_ar, label=r"v_{\mathrm{exact}}")
