@@ -2,7 +2,9 @@
 
 A check function returns a list of :class:`CheckResult`; it passes when the error is a
 finite number no larger than the tolerance.  Groups are imported lazily, so selecting one
-check does not pay for the others.
+check does not pay for the others.  :func:`run` shares the groups among forked worker processes
+(:func:`default_workers`, one per CPU; the derivations in parts, :data:`SPLIT`): the rows and their order
+are those of a run in one process.
 """
 from __future__ import annotations
 
@@ -68,6 +70,11 @@ GROUPS: dict[str, str] = {
 }
 
 
+#: groups whose function takes ``part=(i, k)`` (the i-th of k contiguous parts of its rows, in order):
+#: with several workers they run as k tasks; the rows and their order are those of the whole group
+SPLIT: dict[str, int] = {"derivations": 4}
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """One leg of the verification triangle: what was compared, how far apart, how far allowed."""
@@ -125,6 +132,24 @@ def relative_error(a, b) -> float:
     return float(diff / max(1.0, float(np.max(np.abs(b))) if b.size else 1.0))
 
 
+def threshold_near(fails, predicted: float, tol: float, lo: float, hi: float, rtol: float) -> float:
+    """Where ``fails(x)`` turns True, bisected to ``rtol`` (``numeric.step_size.bisect_threshold``): inside
+    predicted·(1 ± 2·tol) when two runs show the threshold is there, else in [lo, hi] as a check without a
+    prediction would (then a wrong prediction is reported exactly as before).  Same answer to ``rtol``, a
+    third of the runs: a passing check has its threshold within tol of the prediction.  ValueError when
+    [lo, hi] does not bracket the threshold (as ``critical_step_size``)."""
+    from numeric.step_size import bisect_threshold
+
+    a, b = predicted * (1 - 2 * tol), predicted * (1 + 2 * tol)
+    if lo < a < b < hi and not fails(a) and fails(b):
+        return bisect_threshold(fails, a, b, rtol)
+    if not fails(hi):
+        raise ValueError(f"the run does not fail at hi={hi!r}; increase hi (or steps)")
+    if fails(lo):
+        raise ValueError(f"the run already fails at lo={lo!r}; decrease lo")
+    return bisect_threshold(fails, lo, hi, rtol)
+
+
 class UnknownCheck(KeyError):
     """A check group or check name that matches nothing; the message names the closest known names."""
 
@@ -167,24 +192,146 @@ def select(names: list[str] | None) -> list[str]:
     return chosen
 
 
-def run(names: list[str] | None = None) -> CheckTable:
+def _run_group(group: str, part: tuple[int, int] | None = None) -> tuple[list[CheckResult], bool, float]:
+    """One group (or one part of a :data:`SPLIT` group): (its rows, did it crash?, seconds taken)."""
+    module, func = GROUPS[group].split(":")
+    start = time.perf_counter()
+    try:
+        fn = getattr(importlib.import_module(f"verify.checks.{module}"), func)
+        out, crashed = (fn() if part is None else fn(part=part)), False
+    except Exception as exc:  # a crash is a failed check, with its reason
+        out, crashed = [CheckResult(group, "the check raised", math.inf, 0.0, f"{type(exc).__name__}: {exc}")], True
+    return list(out), crashed, time.perf_counter() - start
+
+
+def _tasks(groups: list[str], workers: int) -> list[tuple[str, tuple[int, int] | None]]:
+    """The units of work: each group whole, a :data:`SPLIT` group in parts when several workers share it."""
+    tasks: list[tuple[str, tuple[int, int] | None]] = []
+    for g in groups:
+        k = SPLIT.get(g, 1) if workers > 1 else 1
+        tasks += [(g, (i, k)) for i in range(k)] if k > 1 else [(g, None)]
+    return tasks
+
+
+def default_workers() -> int:
+    """Worker processes for :func:`run`: the CPUs this process may use, at most 4 (each worker imports SymPy and
+    NumPy: ~300 MB); 1 (run here) where forking is not the safe default (not Linux)."""
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def _worker(conn, others) -> None:  # pragma: no cover - runs in a forked worker
+    """A worker: receive (group, part), send back :func:`_run_group`'s answer; None ends it.  ``others``:
+    the parent's ends of the pipes, inherited by the fork: closed, so that a worker whose parent is gone
+    sees the end of its own pipe and exits."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
+    for other in others:
+        other.close()
+    try:
+        while True:
+            task = conn.recv()
+            if task is None:
+                return
+            answer = _run_group(*task)
+            try:
+                conn.send(answer)
+            except Exception as exc:  # noqa: BLE001 - rows that cannot be pickled: a failed check, said so
+                conn.send(([CheckResult(task[0], "the check raised", math.inf, 0.0,
+                                        f"its rows cannot be sent back: {type(exc).__name__}: {exc}")], True,
+                           answer[2]))
+    except BaseException:  # noqa: BLE001 - SystemExit inside a check, the parent gone: the parent reports it
+        os._exit(1)
+
+
+def _run_parallel(tasks: list, workers: int) -> list:
+    """:func:`_run_group` of every task on ``workers`` forked worker processes, each taking the next task
+    when it is free; the answers in task order.  A worker that dies is reported as a crash of its task.
+    Leaving early (Ctrl-C included) kills every worker before the exception goes on."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    import numpy  # noqa: F401 - imported once here, shared by the forked workers
+    import sympy  # noqa: F401
+
+    ctx = multiprocessing.get_context("fork")
+    procs, answers, pending, busy = [], [None] * len(tasks), list(range(len(tasks))), {}
+    try:
+        for _ in range(min(workers, len(tasks))):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=_worker, args=(child, [parent] + [c for _, c in procs]), daemon=False)
+            p.start()
+            child.close()
+            procs.append((p, parent))
+        for p, conn in procs:
+            if pending:
+                busy[conn] = pending.pop(0)
+                conn.send(tasks[busy[conn]])
+        while busy:
+            for conn in wait(list(busy)):
+                i = busy.pop(conn)
+                try:
+                    answers[i] = conn.recv()
+                except EOFError:  # the worker died (os._exit, a signal, out of memory) inside the check
+                    group = tasks[i][0]
+                    answers[i] = ([CheckResult(group, "the check raised", math.inf, 0.0,
+                                               "the worker process running it died")], True, 0.0)
+                    continue
+                if pending:
+                    busy[conn] = pending.pop(0)
+                    conn.send(tasks[busy[conn]])
+        for _, conn in procs:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        for p, _ in procs:
+            p.join()
+    finally:
+        for p, conn in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
+            conn.close()
+    return answers
+
+
+def run(names: list[str] | None = None, workers: int | None = None) -> CheckTable:
     """Run the selected groups; a check that raises is reported as failed, not hidden.  A GROUP/CHECK
     name keeps the checks of GROUP whose names start with it; one that matches no check is UnknownCheck
-    (a KeyError) naming the group's closest checks (they are known only once the group has run)."""
+    (a KeyError) naming the group's closest checks (they are known only once the group has run).
+    ``workers``: forked worker processes sharing the groups (default :func:`default_workers`; 1 runs
+    them in this process); the rows and their order are the same either way."""
     names = list(names or [])
     whole = set(select([n for n in names if "/" not in n])) if any("/" not in n for n in names) or not names \
         else set()
+    groups = select(names)
+    workers = default_workers() if workers is None else int(workers)
+    tasks = _tasks(groups, workers)
+    if workers > 1 and len(tasks) > 1:
+        answers = _run_parallel(tasks, workers)
+    else:
+        answers = [_run_group(*t) for t in tasks]
+    merged: dict[str, list] = {g: [[], False, 0.0] for g in groups}
+    for (group, _), (out, crash, seconds) in zip(tasks, answers):
+        m = merged[group]
+        m[0] += out
+        m[1] = m[1] or crash
+        m[2] += seconds
     ran: list[tuple[str, CheckResult]] = []
-    crashed: set[str] = set()
-    for group in select(names):
-        module, func = GROUPS[group].split(":")
-        start = time.perf_counter()
-        try:
-            out = getattr(importlib.import_module(f"verify.checks.{module}"), func)()
-        except Exception as exc:  # a crash is a failed check, with its reason
-            out = [CheckResult(group, "the check raised", math.inf, 0.0, f"{type(exc).__name__}: {exc}")]
-            crashed.add(group)
-        elapsed = (time.perf_counter() - start) / max(1, len(out))
+    crashed: set[str] = {g for g, (_, crash, _) in merged.items() if crash}
+    for group, (out, _, seconds) in merged.items():
+        elapsed = seconds / max(1, len(out))
         ran += [(group, replace(r, seconds=elapsed)) for r in out]
     wanted = [n for n in names if "/" in n]
     for w in wanted:

@@ -13,7 +13,7 @@ from derive.rules import conventions as conv
 from numeric.optimizers import adaptive, momentum
 from numeric import problems, step_size
 
-from verify.checks import CheckResult, relative_error
+from verify.checks import CheckResult, relative_error, threshold_near
 
 STEPS = 300
 
@@ -128,9 +128,10 @@ def frozen_threshold() -> list[CheckResult]:
         predicted = x_max(b1) / sharp
         # numeric.optimizers.momentum.sgd with momentum β₁ and dampening β₁ is the EMA m⁺ = β₁m + (1 − β₁)g
         # (its first step is undamped, which does not change stability)
-        measured = step_size.critical_step_size(
-            lambda lr, b1=b1: momentum.sgd(lr=lr, momentum=b1, dampening=b1) if b1 else momentum.sgd(lr=lr),
-            lambda th: precond * prob.grad(th), p0, 0.2 * predicted, 3 * predicted, steps=2000)
+        make = lambda lr, b1=b1: momentum.sgd(lr=lr, momentum=b1, dampening=b1) if b1 else momentum.sgd(lr=lr)  # noqa: E731
+        measured = threshold_near(lambda lr, make=make: step_size.diverges(make(lr), lambda th: precond * prob.grad(th),
+                                                                           p0, 2000),
+                                  predicted, 2e-3, 0.2 * predicted, 3 * predicted, 1e-6)
         out.append(CheckResult(f"adam-frozen-threshold/beta1={b1}", "predicted largest stable lr "
                                "2(1+beta_1)/((1-beta_1) lambda_max(PH)) vs bisection on real runs",
                                abs(measured / predicted - 1), 2e-3, f"predicted {predicted:.6g}, measured {measured:.6g}"))

@@ -12,7 +12,7 @@ from derive.analysis.modified_equation import eta as eta_sym
 from derive.analysis.modified_equation import modified_fields
 from numeric import flow, optimizers, problems, step_size
 
-from verify.checks import CheckResult, relative_error
+from verify.checks import CheckResult, relative_error, threshold_near
 
 #: spectra the stability checks run on (the 3-D one with a random rotation)
 SPECTRA = ([1.0, 10.0], [0.5, 3.0, 20.0])
@@ -58,8 +58,9 @@ def critical_step() -> list[CheckResult]:
     for spec in SPECTRA:
         prob = problems.quadratic(spec, seed=1)
         predicted = float(f(max(spec)))
-        found = step_size.critical_step_size(lambda e: optimizers.gd(lr=e), prob.grad, _theta0(len(spec)),
-                                             lo=0.5 * predicted, hi=1.5 * predicted, steps=2000, rtol=1e-6)
+        theta0 = _theta0(len(spec))
+        found = threshold_near(lambda e: step_size.diverges(optimizers.gd(lr=e), prob.grad, theta0, 2000),
+                               predicted, 1e-3, 0.5 * predicted, 1.5 * predicted, 1e-6)
         out.append(CheckResult(f"gd-critical-step/{'-'.join(f'{v:g}' for v in spec)}",
                                "predicted 2/lambda_max vs bisection on real GD runs",
                                abs(found - predicted) / predicted, 1e-3,

@@ -14,7 +14,7 @@ from numeric import flow, optimizers, problems, step_size
 from numeric.optimizers import momentum
 
 from verify import momentum_maps as mm
-from verify.checks import CheckResult, relative_error
+from verify.checks import CheckResult, relative_error, threshold_near
 
 #: (method, x = eta*lambda, beta, predicted regime) sampled in every stable regime
 REGIME_POINTS = [
@@ -126,8 +126,8 @@ def stability_boundary() -> list[CheckResult]:
         make = momentum.heavy_ball if method == "heavy-ball" else momentum.nesterov
         for beta in (0.0, 0.5, 0.9):
             predicted = float(xmax(beta)) / 10.0
-            found = step_size.critical_step_size(lambda e, b=beta: make(lr=e, momentum=b), prob.grad, theta0,
-                                                 lo=0.5 * predicted, hi=1.5 * predicted, steps=2000, rtol=1e-6)
+            found = threshold_near(lambda e, b=beta: step_size.diverges(make(lr=e, momentum=b), prob.grad, theta0, 2000),
+                                   predicted, 2e-3, 0.5 * predicted, 1.5 * predicted, 1e-6)
             out.append(CheckResult(f"momentum-stability-boundary/{method}/beta={beta:g}",
                                    "predicted x_max(beta)/lambda_max vs bisection on real runs",
                                    abs(found - predicted) / predicted, 2e-3,

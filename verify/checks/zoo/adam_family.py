@@ -14,7 +14,7 @@ from derive.rules import adam_family as rules
 from derive.rules import adam_family_derivations as ders
 from numeric import problems, step_size
 from numeric.optimizers import adam_family as hand
-from verify.checks import CheckResult, relative_error
+from verify.checks import CheckResult, relative_error, threshold_near
 from verify.checks.zoo import lockstep_error
 
 STEPS = 150
@@ -107,11 +107,12 @@ def frozen_threshold() -> list[CheckResult]:
             return _log_growth(opt, prob.grad, p0, 2500, 500) > 0
 
         name = f"zoo-adamfam-nadam-frozen-threshold/beta1={b1},mu={mu}"
-        if grows(0.5 * predicted) or not grows(2 * predicted):
+        try:
+            measured = threshold_near(grows, predicted, 5e-4, 0.5 * predicted, 2 * predicted, 1e-4)
+        except ValueError:  # grows at 0.5 x or not at 2 x the prediction
             out.append(CheckResult(name, "the runs bracket the predicted threshold", float("inf"), 5e-4,
                                    "stable/unstable at 0.5/2 x the prediction is not what the runs show"))
             continue
-        measured = step_size.bisect_threshold(grows, 0.5 * predicted, 2 * predicted, 1e-4)
         where = "constant beta_1 (optax)" if schedule == "constant" else "torch's schedule with momentum_decay = 0"
         out.append(CheckResult(name, f"derived largest stable lr 2(1+beta_1)/((1+beta_1-2 mu beta_1) lambda_max) vs bisection "
                                f"on numeric NAdam ({where}, eps = 1, growth over steps 500..2500, state rescaled each step)",
