@@ -238,16 +238,21 @@ def _on_executor(executor, func, jobs: list, progress) -> list:
                 raise TypeError(f"executor.submit must return a concurrent.futures.Future, got "
                                 f"{type(fut).__name__}")
             futures[fut] = i
-        done = 0
-        progress(0, len(jobs))
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            done += 1
-            progress(done, len(jobs))
+        return _collect(futures, results, progress)
     except BaseException:
         for fut in futures:
             fut.cancel()
         raise
+
+
+def _collect(futures: dict, results: list, progress) -> list:
+    """Each future's result into ``results`` at its job index (``futures``: future -> index), as they finish."""
+    done = 0
+    progress(0, len(results))
+    for fut in as_completed(futures):
+        results[futures[fut]] = fut.result()
+        done += 1
+        progress(done, len(results))
     return results
 
 
@@ -260,16 +265,9 @@ def _map(learner: Learner, tasks: list[tuple[float, int]], workers: int, progres
             results.append(_call(job))
         progress(len(jobs), len(jobs))
         return results
-    results = [None] * len(jobs)
     with pool(workers) as executor:
         futures = {executor.submit(_call, job): i for i, job in enumerate(jobs)}
-        done = 0
-        progress(0, len(jobs))
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            done += 1
-            progress(done, len(jobs))
-    return results
+        return _collect(futures, [None] * len(jobs), progress)
 
 
 def sweep(learner: Learner, values: Sequence[float], seeds: int | Sequence[int] = 5, control: str = "value",

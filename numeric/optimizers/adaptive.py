@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import (ArrayOptimizer, State, nonnegative_entries, scratch, state_array,
-                                        state_array_, step_count)
+from numeric.optimizers.protocol import (ArrayOptimizer, State, nonnegative_entries, root_plus_eps, scratch,
+                                        state_array, state_array_, step_count)
 from numeric.validation import _real
 
 __all__ = ["RMSprop", "Adam", "AdamW", "rmsprop", "adam", "adamw"]
@@ -164,12 +164,7 @@ class RMSprop(ArrayOptimizer):
             var = tmp
         else:
             var = s
-        if self.eps_mode == "outside":
-            np.sqrt(var, out=tmp)
-            tmp += self.eps
-        else:
-            np.add(var, self.eps, out=tmp)
-            np.sqrt(tmp, out=tmp)
+        root_plus_eps(var, self.eps, self.eps_mode, tmp)
         np.divide(d, tmp, out=tmp)
         direction = tmp
         if buf is not None:
@@ -283,12 +278,7 @@ class _AdamCore(ArrayOptimizer):
                 np.copyto(s1, vmax)  # vhat = vmax
             else:
                 np.divide(raw, bc2, out=s1)
-            if self.eps_mode == "outside":
-                np.sqrt(s1, out=s1)
-                s1 += self.eps
-            else:
-                s1 += self.eps
-                np.sqrt(s1, out=s1)
+            root_plus_eps(s1, self.eps, self.eps_mode, s1)
             np.divide(m, bc1, out=s2)
         s2 /= s1
         s2 *= self.lr

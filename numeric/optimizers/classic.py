@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import ArrayOptimizer, State, scratch, state_array, state_array_, step_count
+from numeric.optimizers.protocol import (ArrayOptimizer, State, root_plus_eps, scratch, state_array, state_array_,
+                                         step_count)
 from numeric.validation import _real
 
 __all__ = ["Adagrad", "Adadelta", "ASGD", "Rprop", "adagrad", "adadelta", "asgd", "rprop"]
@@ -114,12 +115,7 @@ class Adagrad(ArrayOptimizer):
             d, (tmp,) = g, scratch(1, p)
         np.multiply(d, d, out=tmp)
         s += tmp
-        if self.eps_mode == "outside":
-            np.sqrt(s, out=tmp)
-            tmp += self.eps
-        else:
-            np.add(s, self.eps, out=tmp)
-            np.sqrt(tmp, out=tmp)
+        root_plus_eps(s, self.eps, self.eps_mode, tmp)
         np.divide(d, tmp, out=tmp)
         tmp *= self.lr / (1.0 + (t - 1) * self.lr_decay)
         p -= tmp

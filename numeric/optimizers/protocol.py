@@ -50,7 +50,7 @@ import numpy as np
 from numeric.validation import _array, _int, _nonfinite_at, _real, _vector, _writable
 
 __all__ = ["State", "GradFn", "Optimizer", "ArrayOptimizer", "is_param_list", "state_array", "state_array_",
-           "nonnegative_entries", "all_finite", "scratch", "step_count", "GD", "gd", "run"]
+           "nonnegative_entries", "all_finite", "scratch", "root_plus_eps", "step_count", "GD", "gd", "run"]
 
 State = dict[str, Union[np.ndarray, int]]
 GradFn = Callable[[np.ndarray], np.ndarray]
@@ -146,6 +146,18 @@ def all_finite(x: np.ndarray) -> bool:
     an entry is nan/inf or the sum overflows; only then the entries are looked at one by one).
     Call it with floating-point warnings off (the sum may overflow)."""
     return math.isfinite(x.sum()) or bool(np.isfinite(x).all())
+
+
+def root_plus_eps(var: np.ndarray, eps: float, eps_mode: str, out: np.ndarray) -> np.ndarray:
+    """The adaptive denominator into ``out`` (which may be ``var``): √var + ε (``eps_mode`` "outside", torch's)
+    or √(var + ε) ("inside"); no fresh array."""
+    if eps_mode == "outside":
+        np.sqrt(var, out=out)
+        out += eps
+    else:
+        np.add(var, eps, out=out)
+        np.sqrt(out, out=out)
+    return out
 
 
 def scratch(k: int, like: np.ndarray) -> list[np.ndarray]:
