@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import (ArrayOptimizer, State, nonnegative_entries, root_plus_eps, scratch,
-                                        state_array, state_array_, step_count)
+from numeric.optimizers.protocol import (ArrayOptimizer, State, coupled_grad, nonnegative_entries, root_plus_eps,
+                                        scratch, state_array, state_array_, step_count)
 from numeric.validation import _real
 
 __all__ = ["RMSprop", "Adam", "AdamW", "rmsprop", "adam", "adamw"]
@@ -144,12 +144,7 @@ class RMSprop(ArrayOptimizer):
         gbar = state_array_(state, "grad_avg", p.shape) if self.centered else None
         buf = state_array_(state, "momentum_buffer", p.shape) if self.momentum > 0 else None
         a = self.alpha
-        if self.weight_decay:
-            d, tmp = scratch(2, p)
-            np.multiply(p, self.weight_decay, out=d)
-            d += g
-        else:
-            d, (tmp,) = g, scratch(1, p)
+        d, (tmp,) = coupled_grad(p, g, self.weight_decay, 1)
         s *= a
         np.multiply(d, 1.0 - a, out=tmp)
         tmp *= d
@@ -325,13 +320,8 @@ class Adam(_AdamCore):
 
     def _step_(self, p: np.ndarray, g: np.ndarray, state: State) -> None:
         """The same in place: g + weight_decay theta in a third scratch array (if weight_decay)."""
-        if self.weight_decay:
-            d, s1, s2 = scratch(3, p)
-            np.multiply(p, self.weight_decay, out=d)
-            d += g
-            self._adam_step_(p, d, state, [s1, s2])
-        else:
-            self._adam_step_(p, g, state, scratch(2, p))
+        d, rest = coupled_grad(p, g, self.weight_decay, 2)
+        self._adam_step_(p, d, state, rest)
 
 
 @dataclass(frozen=True)

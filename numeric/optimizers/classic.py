@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numeric.optimizers.protocol import (ArrayOptimizer, State, root_plus_eps, scratch, state_array, state_array_,
-                                         step_count)
+from numeric.optimizers.protocol import (ArrayOptimizer, State, coupled_grad, root_plus_eps, scratch, state_array,
+                                         state_array_, step_count)
 from numeric.validation import _real
 
 __all__ = ["Adagrad", "Adadelta", "ASGD", "Rprop", "adagrad", "adadelta", "asgd", "rprop"]
@@ -107,12 +107,7 @@ class Adagrad(ArrayOptimizer):
         """The same arithmetic in place, in one scratch array (two with weight decay)."""
         t = step_count(state) + 1
         s = state_array_(state, "sum", p.shape)
-        if self.weight_decay:
-            d, tmp = scratch(2, p)
-            np.multiply(p, self.weight_decay, out=d)
-            d += g
-        else:
-            d, (tmp,) = g, scratch(1, p)
+        d, (tmp,) = coupled_grad(p, g, self.weight_decay, 1)
         np.multiply(d, d, out=tmp)
         s += tmp
         root_plus_eps(s, self.eps, self.eps_mode, tmp)

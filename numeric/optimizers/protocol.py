@@ -50,7 +50,8 @@ import numpy as np
 from numeric.validation import _array, _int, _nonfinite_at, _real, _vector, _writable
 
 __all__ = ["State", "GradFn", "Optimizer", "ArrayOptimizer", "is_param_list", "state_array", "state_array_",
-           "nonnegative_entries", "all_finite", "scratch", "root_plus_eps", "step_count", "GD", "gd", "run"]
+           "nonnegative_entries", "all_finite", "scratch", "coupled_grad", "root_plus_eps", "step_count", "GD", "gd",
+           "run"]
 
 State = dict[str, Union[np.ndarray, int]]
 GradFn = Callable[[np.ndarray], np.ndarray]
@@ -146,6 +147,17 @@ def all_finite(x: np.ndarray) -> bool:
     an entry is nan/inf or the sum overflows; only then the entries are looked at one by one).
     Call it with floating-point warnings off (the sum may overflow)."""
     return math.isfinite(x.sum()) or bool(np.isfinite(x).all())
+
+
+def coupled_grad(p: np.ndarray, g: np.ndarray, weight_decay: float, extra: int) -> tuple[np.ndarray, list]:
+    """torch's coupled L2 gradient g + weight_decay·p in a scratch array (``g`` itself, never written, when
+    weight_decay is 0), and ``extra`` more scratch arrays: ``(d, [scratch, ...])``."""
+    if weight_decay:
+        d, *rest = scratch(extra + 1, p)
+        np.multiply(p, weight_decay, out=d)
+        d += g
+        return d, rest
+    return g, scratch(extra, p)
 
 
 def root_plus_eps(var: np.ndarray, eps: float, eps_mode: str, out: np.ndarray) -> np.ndarray:
