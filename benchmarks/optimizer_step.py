@@ -9,7 +9,10 @@ weight_decay=0) and SGD with momentum (lr=0.01, momentum=0.9, torch's rule: b = 
 Columns (one parameter array of n elements, its gradient fixed):
 
 * ``lam step_`` / ``lam step``: the catalogue rule (``derive.rules.library.resolve("adam")``,
-  ``"sgd"``) through ``rule.lambdify(**hyper)``, in place and pure;
+  ``"sgd"``) through ``rule.lambdify(**hyper)``, in place and pure: from ``derive.fused.jit.JIT_FROM``
+  = 65536 elements on, one Numba-compiled loop over the elements (when Numba is installed), below it the
+  generated NumPy code;
+* ``lam numpy``: the same optimizer with ``jit=False`` (``step_``): the generated NumPy code at every n;
 * ``hand step_`` / ``hand step``: the hand-written ``numeric.optimizers.adam()`` / ``sgd(lr, momentum)``
   (``step_`` with its default validation, ``check=True``);
 * ``torch foreach`` / ``torch fused``: ``torch.optim.Adam`` / ``SGD`` with ``foreach=True`` / ``fused=True``
@@ -50,16 +53,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 #: table columns, in order (the bound is a column of its own, after these)
-VARIANTS = ("lam step_", "lam step", "hand step_", "hand step", "torch foreach", "torch fused", "to_torch",
+VARIANTS = ("lam step_", "lam step", "lam numpy", "hand step_", "hand step", "torch foreach", "torch fused", "to_torch",
             "numpy out=")
 #: the columns' meaning, printed under the tables
-LEGEND = ("lam = rule.lambdify(**hyper) of the catalogue rule, hand = numeric.optimizers (step_ with check=True), "
+LEGEND = ("lam = rule.lambdify(**hyper) of the catalogue rule (from 65536 elements on one compiled loop, Numba), "
+          "lam numpy = the same with jit=False (generated NumPy ufunc code), hand = numeric.optimizers (step_ with check=True), "
           "step_ in place, step pure; torch foreach / fused = torch.optim; to_torch = the rule's exported "
           "torch.optim.Optimizer; numpy out= = in-place ufuncs written in this file")
 BANDWIDTH = "a += b"
 TOLERANCE = 1e-12
 CHECK_STEPS = 5
-CHECK_N = 257
+CHECK_N = 65_537  # above derive.fused.jit.JIT_FROM: the compiled loop is what is checked
 MAX_N = 5 * 10**7
 
 
@@ -184,6 +188,7 @@ def variants(case: Case) -> dict[str, Maker | None]:
     """Every column's maker for ``case`` (None: not available here)."""
     import torch
 
+    from derive.lambdified import LambdifiedOptimizer
     from derive.rules import library
     from numeric import optimizers
 
@@ -199,6 +204,7 @@ def variants(case: Case) -> dict[str, Maker | None]:
     out = {
         "lam step_": _protocol(lam, case.keys, pure=False),
         "lam step": _protocol(lam, case.keys, pure=True),
+        "lam numpy": _protocol(LambdifiedOptimizer(rule, lam.hyper, jit=False), case.keys, pure=False),
         "hand step_": _protocol(hand, case.keys, pure=False),
         "hand step": _protocol(hand, case.keys, pure=True),
         "torch foreach": _torch(cls, {**case.kwargs, "foreach": True}, case.keys),
@@ -340,9 +346,14 @@ def machine() -> str:
         pass
     parts = [f"{os.cpu_count()} cores ({cpu})", f"Python {platform.python_version()}", f"numpy {np.__version__}",
              f"torch {torch.__version__}"]
-    if "numexpr" in sys.modules:
-        parts.append(f"numexpr {sys.modules['numexpr'].__version__}")
-    return ", ".join(parts)
+    from importlib import metadata
+
+    for dist in ("numba", "numexpr"):
+        try:
+            parts.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"no {dist}" if dist == "numba" else "")
+    return ", ".join(p for p in parts if p)
 
 
 def _load() -> str:

@@ -6,7 +6,8 @@ Two paths compute the same map:
 
 * fused (the default, :mod:`derive.fused`): compiled per rule and hyperparameter values, with the step
   counter a Python scalar in the state, Piecewise on the counter resolved per step, scalar subexpressions
-  computed once, and in-place NumPy code with ``out=`` buffers;
+  computed once, and in-place NumPy code with ``out=`` buffers; from 65536 elements on, when Numba is
+  installed (the ``jit`` extra), the same code as one compiled loop over the elements (``jit``);
 * plain (``fused=False``, and rules the generator does not take: whole-array functions such as Muon's
   orthogonalisation or Adafactor's RMS): ``sympy.lambdify`` of the whole update, compiled once per rule
   with the hyperparameters as arguments, every state entry an array.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from derive.fused import FusedStep, NotFusable, oracle_free, program
+from derive.fused.jit import available as _jit_available
 
 if TYPE_CHECKING:
     from derive.update_rule import UpdateRule
@@ -72,9 +74,18 @@ class LambdifiedOptimizer:
     rule: UpdateRule
     hyper: dict[str, float]
     fused: bool = True
+    #: the fused step as one compiled loop (Numba, the ``jit`` extra; :mod:`derive.fused.jit`): None (the
+    #: default) from ``JIT_FROM`` = 65536 elements on when Numba is installed, True at every size, False never
+    jit: bool | None = None
+
+    def __post_init__(self):
+        if self.jit not in (None, True, False):
+            raise ValueError(f"jit must be None, True or False, got {self.jit!r}")
+        if self.jit and not _jit_available():
+            raise ValueError("jit=True needs Numba: pip install 'learning-dynamics[jit]'")
 
     def __reduce__(self):  # pickled without its compiled code (rebuilt on first use)
-        return (type(self), (self.rule, self.hyper, self.fused))
+        return (type(self), (self.rule, self.hyper, self.fused, self.jit))
 
     @cached_property
     def _key(self) -> tuple:
@@ -92,7 +103,7 @@ class LambdifiedOptimizer:
             return None
         exact = {k: v for k, v in self.hyper.items() if v in (0.0, 1.0)}
         try:
-            return FusedStep(program(self.rule, exact, self._key), self.hyper)
+            return FusedStep(program(self.rule, exact, self._key), self.hyper, self.jit)
         except NotFusable:
             return None
 

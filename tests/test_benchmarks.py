@@ -29,7 +29,7 @@ def test_optimizer_step_benchmark_quick(capsys):
     out = capsys.readouterr().out
     assert torch.get_num_threads() == threads  # the benchmark restores torch's thread count
 
-    columns = ["lam step_", "lam step", "hand step_", "hand step", "torch foreach", "torch fused", "to_torch",
+    columns = ["lam step_", "lam step", "lam numpy", "hand step_", "hand step", "torch foreach", "torch fused", "to_torch",
                "numpy out=", "bound", "a+=b GB/s", "rounds x steps"]
     header_lines = [ln for ln in out.splitlines() if ln.lstrip().startswith("n ")]
     assert len(header_lines) == 4  # time and ratio tables for Adam and SGD

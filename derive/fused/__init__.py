@@ -19,7 +19,10 @@ What is compiled, per rule and per pattern of hyperparameters equal to 0 or 1:
   in the cache.
 
 Why NumPy and not numexpr: measured on one thread (Adam, n = 10³ … 10⁷) numexpr's virtual machine was
-1.1–2.4× slower than this code (it wins only at n ≈ 10, by call overhead), and it is no dependency.
+1.1–2.4× slower than this code (it wins only at n ≈ 10, by call overhead), and it is no dependency.  Both
+are bounded by one SIMD pass per operation (Adam: ≈ 5.5× the memory-bandwidth bound at n = 10⁶); from
+:data:`derive.fused.jit.JIT_FROM` elements on, when Numba is installed, the same ops run as one compiled
+loop over the elements instead (:mod:`derive.fused.jit`: ≈ 1.5×).
 Scalar code runs on Python floats (``math``); where that raises (division by zero, the square root of a
 negative number) it is recomputed in NumPy float64, so the values are the plain path's inf or nan.
 
@@ -36,6 +39,7 @@ from typing import Any
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
+from derive.fused import jit
 from derive.fused.codegen import _BINARY, _UFUNC, Lowerer, NotFusable, allocate, emit_lines
 
 #: elements per block of the blocked kernels (the scratch then stays in the L2 cache)
@@ -105,6 +109,7 @@ class Program:
     rule: Any
     exact: dict  # hyper name -> 0 or 1 substituted exactly
     sources: dict = field(default_factory=dict)  # branch choice -> source text
+    loops: dict = field(default_factory=dict)  # (branch choice, mode) -> compiled element loop or None
 
     def __post_init__(self):
         rule = self.rule
@@ -229,7 +234,21 @@ class Program:
                 lines.append("        if hi > size:")
                 lines += [f"            {a} = F{a}[:size - lo]" for a in temps]
             lines += ["    " + line for line in body]
-        return _Source("\n".join(lines) + "\n", const, step, n_scratch, len(low.ops))
+        names = [coefs[e] for e in [*const, *step]]
+        loops = {mode: jit.loop_source(low.ops, n_in, outputs, names, len(self.hsyms), mode == "inplace")
+                 for mode in ("inplace", "pure")}
+        return _Source("\n".join(lines) + "\n", const, step, n_scratch, len(low.ops), loops)
+
+    def jitted(self, choice: tuple, mode: str):
+        """The Numba-compiled loop for one choice of branches and mode ("inplace"/"pure"), shared by every
+        :class:`FusedStep` of this program (hyperparameters are arguments); None without Numba, or once its
+        compilation failed (the NumPy kernels serve then)."""
+        key = (choice, mode)
+        with jit.LOCK:  # threads sharing an optimizer compile it once
+            if key not in self.loops:
+                text, n_scalars, n_arrays = self.source(choice).loops[mode]
+                self.loops[key] = jit.compile_loop(text, f"{self.rule.name} {choice} {mode}", n_scalars, n_arrays)
+            return self.loops[key]
 
 
 @dataclass(frozen=True)
@@ -239,6 +258,7 @@ class _Source:
     step: list  # scalar expressions with t (computed per step)
     n_scratch: dict  # mode -> scratch buffers
     n_ops: int
+    loops: dict  # mode -> (source, scalars, arrays) of the element loop (derive.fused.jit)
 
 
 _PROGRAMS: dict = {}
@@ -255,12 +275,16 @@ def program(rule, exact: dict, key) -> Program:
 class FusedStep:
     """A :class:`Program` at given hyperparameter values: ``run(t, arrays, grads, inplace)``."""
 
-    def __init__(self, prog: Program, hyper: dict):
+    def __init__(self, prog: Program, hyper: dict, use_jit: bool | None = None):
         import math
 
         import numpy as np
 
         self.prog, self.np = prog, np
+        # the compiled element loop: None = from jit.JIT_FROM elements when Numba is installed, True = at
+        # every size (Numba required), False = never
+        self.use_jit = use_jit
+        self.jit_from = 0 if use_jit else jit.JIT_FROM
         self.hvals = [float(hyper[k]) for k in prog.rule.hyper]
         ufuncs = {f"np_{f[3:]}": getattr(np, f[3:]) for f in [*_UFUNC.values(), *_BINARY.values(), "np.sqrt"]}
         self.ns_base = {"np": np, "math": math, **ufuncs, **{f"h{i}": v for i, v in enumerate(self.hvals)}}
@@ -335,6 +359,10 @@ class FusedStep:
         coefs, k_in, k_pure, n_scratch = entry[:4]
         cs = coefs(t)
         size = grads.size
+        if size >= self.jit_from and self.use_jit is not False:
+            out = self._jit(choice, cs, t, arrays, grads, inplace, shape)
+            if out is not False:
+                return out
         if size >= BLOCKED_FROM:
             return self._blocked(cs, entry, arrays, grads, inplace, shape)
         if inplace:
@@ -343,6 +371,19 @@ class FusedStep:
         outs = [self.np.empty(shape) for _ in arrays]
         k_pure(cs, *arrays, grads, *outs, *self.buffers("pure", n_scratch["pure"], shape))
         return outs
+
+    def _jit(self, choice, cs, t, arrays, grads, inplace, shape):
+        """The compiled loop on flat views (contiguous arrays of one shape); False where it cannot run."""
+        mode = "inplace" if inplace else "pure"
+        loop = self.prog.loops.get((choice, mode), False)
+        if loop is False:
+            loop = self.prog.jitted(choice, mode)
+        if loop is None or not all(a.shape == shape and a.flags.c_contiguous for a in [*arrays, grads]):
+            return False
+        outs = [] if inplace else [self.np.empty(shape) for _ in arrays]
+        loop(grads.size, *cs, *self.hvals, 0.0 if t is None else t,
+             *[a.reshape(-1) for a in [*arrays, grads, *outs]])
+        return None if inplace else outs
 
     def _blocked(self, cs, entry, arrays, grads, inplace, shape):
         """The kernel on blocks of :data:`BLOCK` elements (contiguous arrays of one shape), else whole."""

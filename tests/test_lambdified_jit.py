@@ -1,0 +1,156 @@
+"""The compiled element loop of the fused lambdify (derive/fused/jit.py, Numba) against the plain
+``sympy.lambdify`` path (``fused=False``) on every catalogue rule that fuses, and against torch.optim for
+Adam, AdamW and SGD at a size where the default picks it; IEEE specials (0/0, sqrt of a negative, inf)
+where the NumPy code has them; the choice between the loop and the NumPy kernels (size, layout, the
+``jit`` option); a loop Numba cannot compile falls back to the NumPy kernels."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import derive.fused.jit as jit
+from derive.lambdified import LambdifiedOptimizer
+from derive.rules.library import resolve
+from tests.test_lambdified_fused import RULES, SHAPE, TOL, _err, _settings, _state, _torch_run
+
+
+def _compiled(opt) -> dict:
+    return {k: v for k, v in opt._fast.prog.loops.items()}
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_jit_equals_plain_on_random_states(name):
+    rule = resolve(name)
+    rng = np.random.default_rng(11)
+    for hyper in _settings(rule):
+        base = rule.lambdify(**hyper)
+        opt = LambdifiedOptimizer(rule, base.hyper, jit=True)
+        plain = LambdifiedOptimizer(rule, base.hyper, fused=False)
+        for t in (0, 1, 5, 40):
+            p, sf, sp_ = _state(rule, opt, rng, t)
+            g = rng.normal(size=SHAPE)
+            with np.errstate(all="ignore"):
+                want_p, want_s = plain.step(p, g, sp_)
+                got_p, got_s = opt.step(p, g, sf)
+                q, s2 = p.copy(), {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sf.items()}
+                assert opt.step_(q, g, s2) is None
+            assert _err(got_p, want_p) <= TOL, f"{name} {hyper} t={t}: params (step)"
+            assert _err(q, want_p) <= TOL, f"{name} {hyper} t={t}: params (step_)"
+            for k in rule.state_names:
+                assert _err(got_s[k], want_s[k]) <= TOL, f"{name} {hyper} t={t}: state {k} (step)"
+                assert _err(s2[k], want_s[k]) <= TOL, f"{name} {hyper} t={t}: state {k} (step_)"
+        loops = _compiled(opt)
+        assert loops and all(v is not None for v in loops.values()), f"{name}: a loop did not compile"
+        assert {m for _, m in loops} == {"inplace", "pure"}
+
+
+def test_ieee_specials_as_the_plain_path():
+    """0/0 (Adam with eps = 0 and v = 0), sqrt of a negative second moment (RMSprop), inf gradients:
+    nan and inf in the same places, finite values equal."""
+    cases = [("adam", dict(lr=0.01, eps=0.0), {"exp_avg_sq": 0.0, "exp_avg": 0.0}, 0.0),
+             ("rmsprop", dict(lr=0.01), {"square_avg": -1.0}, 0.5),
+             ("adam", dict(lr=0.01), {}, np.inf)]
+    for name, hyper, fill, gval in cases:
+        rule = resolve(name)
+        base = rule.lambdify(**hyper)
+        opt = LambdifiedOptimizer(rule, base.hyper, jit=True)
+        plain = LambdifiedOptimizer(rule, base.hyper, fused=False)
+        p = np.linspace(-1.0, 1.0, 8)
+        g = np.full(8, gval)
+        g[:4] = 0.25
+        s, sp_ = opt.init(p), plain.init(p)
+        for k, v in fill.items():
+            s[k][4:] = v
+            sp_[k][4:] = v
+        with np.errstate(all="ignore"):
+            want_p, want_s = plain.step(p, g, sp_)
+            opt.step_(p, g, s)
+        assert np.isnan(want_p).any() or np.isinf(want_p).any(), f"{name}: the case has no special value"
+        # nan where nan, inf where inf (same sign), the rest to rounding
+        np.testing.assert_allclose(p, want_p, rtol=1e-14, atol=0)
+        for k in want_s:
+            np.testing.assert_allclose(s[k], want_s[k], rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("name,cls,kwargs", [
+    ("adam", torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1)),
+    ("adamw", torch.optim.AdamW, dict(lr=0.01, weight_decay=0.05)),
+    ("sgd", torch.optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.01)),
+])
+def test_default_picks_the_loop_for_large_arrays_and_matches_torch(name, cls, kwargs, monkeypatch):
+    calls = []
+    from derive.fused import FusedStep
+
+    real = FusedStep._jit
+    monkeypatch.setattr(FusedStep, "_jit", lambda self, *a: calls.append(a[3][0].size) or real(self, *a))
+    hyper = {k: v for k, v in kwargs.items() if k != "betas"}
+    if "betas" in kwargs:
+        hyper["beta1"], hyper["beta2"] = kwargs["betas"]
+    opt = resolve(name).lambdify(**hyper)
+    assert opt.jit is None
+    rng = np.random.default_rng(12)
+    n = jit.JIT_FROM
+    p0 = rng.normal(size=n)
+    grads = [rng.normal(size=n) * 10.0 ** rng.uniform(-2, 2) for _ in range(6)]
+    p, s = p0.copy(), opt.init(p0)
+    for g in grads:
+        opt.step_(p, g, s)
+    assert calls == [n] * len(grads)
+    assert all(v is not None for v in _compiled(opt).values())
+    np.testing.assert_allclose(p, _torch_run(cls, kwargs, p0, grads), rtol=1e-12, atol=1e-14)
+    small = p0[: n - 1].copy()
+    opt.step_(small, grads[0][: n - 1], opt.init(small))
+    assert calls == [n] * len(grads), "below JIT_FROM the NumPy kernels run"
+
+
+def test_jit_false_never_and_layouts_the_loop_cannot_take():
+    """jit=False keeps the NumPy kernels; a non-contiguous pure step falls back to them; results agree."""
+    rule = resolve("adam")
+    base = rule.lambdify(lr=0.01, weight_decay=0.1)
+    never = LambdifiedOptimizer(rule, base.hyper, jit=False)
+    always = LambdifiedOptimizer(rule, base.hyper, jit=True)
+    rng = np.random.default_rng(13)
+    p = rng.normal(size=(300, 300))
+    g = rng.normal(size=(300, 300))
+    assert never._fast.use_jit is False and never._fast.jit_from == jit.JIT_FROM
+    got_never, s_never = never.step(p, g, never.init(p))
+    got_always, s_always = always.step(p, g, always.init(p))
+    got_t, s_t = always.step(p.T, g.T, always.init(p.T))  # Fortran-ordered views: the NumPy kernels
+    np.testing.assert_array_equal(got_never, got_always)
+    np.testing.assert_array_equal(got_t, got_always.T)
+    for k in s_never:
+        np.testing.assert_array_equal(s_never[k], s_always[k])
+
+
+def test_a_loop_numba_cannot_compile_falls_back(monkeypatch):
+    assert jit.compile_loop("def kernel(n, S0):\n    for i in range(n):\n        S0[i] = object()\n",
+                            "bad", 0, 1) is None
+    rule = resolve("lion")
+    base = rule.lambdify(lr=0.01)
+    opt = LambdifiedOptimizer(rule, base.hyper, jit=True)
+    plain = LambdifiedOptimizer(rule, base.hyper, fused=False)
+    monkeypatch.setattr(jit, "compile_loop", lambda *a: None)
+    opt._fast.prog.loops.clear()
+    p = np.linspace(-1, 1, 50)
+    g = np.cos(7 * p)
+    got, _ = opt.step(p, g, opt.init(p))
+    want, _ = plain.step(p, g, plain.init(p))
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    assert set(opt._fast.prog.loops.values()) == {None}
+    opt._fast.prog.loops.clear()  # later tests compile for real
+
+
+def test_bad_jit_option_and_missing_numba(monkeypatch):
+    rule = resolve("adam")
+    hyper = rule.lambdify(lr=0.01).hyper
+    with pytest.raises(ValueError, match="jit must be None, True or False"):
+        LambdifiedOptimizer(rule, hyper, jit="yes")
+    monkeypatch.setattr("derive.lambdified._jit_available", lambda: False)
+    with pytest.raises(ValueError, match=r"needs Numba: pip install 'learning-dynamics\[jit\]'"):
+        LambdifiedOptimizer(rule, hyper, jit=True)
+    assert LambdifiedOptimizer(rule, hyper).jit is None  # the default needs nothing
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(LambdifiedOptimizer(rule, hyper, jit=False)))
+    assert clone.jit is False
