@@ -154,3 +154,33 @@ def test_bad_jit_option_and_missing_numba(monkeypatch):
 
     clone = pickle.loads(pickle.dumps(LambdifiedOptimizer(rule, hyper, jit=False)))
     assert clone.jit is False
+
+
+def test_elementwise_piecewise_with_logic_and_a_missing_branch():
+    """A Piecewise over arrays with And/Or/Not conditions, and one with no branch for g = 0 (nan there)."""
+    import sympy as sp
+
+    from derive.update_rule import UpdateRule
+
+    base = UpdateRule.from_text("name: base\nhyper: lr=0.1\nstate: m=0.2\nm = 0.9*m + g(theta)\ntheta = theta - lr*m\n")
+    th, m = base.state
+    lr, g = base.hyper["lr"], base.oracle(base.state[0])
+    updates = {
+        "logic": [sp.Piecewise((th - lr * g, sp.And(g > 0, m < 1)), (th + lr * m, sp.Or(g < -1, m > 0.5)), (th, True)),
+                  sp.Piecewise((0.9 * m + g, sp.Not(g > 0.3)), (m, True))],
+        "gap": [sp.Piecewise((th - lr * g, g > 0), (th + 1, g < 0)), m],
+    }
+    rng = np.random.default_rng(14)
+    for name, update in updates.items():
+        rule = UpdateRule(name, name, base.state, base.hyper, update, state_names=base.state_names, init=base.init,
+                          defaults=base.defaults)
+        opt = LambdifiedOptimizer(rule, {"lr": 0.1}, jit=True)
+        plain = LambdifiedOptimizer(rule, {"lr": 0.1}, fused=False)
+        p, m0, grads = rng.normal(size=400), rng.normal(size=400), rng.normal(size=400) * 2
+        grads[:7] = 0.0
+        got_p, got_s = opt.step(p, grads, {"m": m0})
+        want_p, want_s = plain.step(p, grads, {"m": m0.copy()})
+        assert all(v is not None for v in _compiled(opt).values())
+        np.testing.assert_allclose(got_p, want_p, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(got_s["m"], want_s["m"], rtol=1e-15, atol=0)
+        assert np.isnan(got_p).sum() == (7 if name == "gap" else 0)
