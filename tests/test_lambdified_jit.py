@@ -124,8 +124,12 @@ def test_jit_false_never_and_layouts_the_loop_cannot_take():
 
 
 def test_a_loop_numba_cannot_compile_falls_back(monkeypatch):
-    assert jit.compile_loop("def kernel(n, S0):\n    for i in range(n):\n        S0[i] = object()\n",
-                            "bad", 0, 1) is None
+    good = "def kernel(n, S0):\n    for i in range(n):\n        S0[i] = 2.0 * S0[i]\n"
+    assert jit.compile_loop(good, "good", 0, 1) is not None
+    assert jit.compile_loop(good.replace("2.0 * S0[i]", "object()"), "bad", 0, 1) is None
+    with monkeypatch.context() as m:  # installed but not importable (e.g. built against another NumPy)
+        m.setitem(__import__("sys").modules, "numba", None)
+        assert jit.compile_loop(good, "good", 0, 1) is None
     rule = resolve("lion")
     base = rule.lambdify(lr=0.01)
     opt = LambdifiedOptimizer(rule, base.hyper, jit=True)

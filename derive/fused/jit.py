@@ -78,12 +78,16 @@ def loop_source(ops: list[Op], n_in: int, outputs: list, coef_names: list[str], 
 
 def compile_loop(text: str, name: str, n_scalars: int, n_arrays: int):
     """The Numba-compiled ``kernel`` of ``text`` for an int64 n, ``n_scalars`` float64 scalars and
-    ``n_arrays`` contiguous 1-D float64 arrays (compiled now), or None when Numba is missing or cannot
-    compile it (the NumPy kernels serve then)."""
+    ``n_arrays`` contiguous 1-D float64 arrays (compiled now), or None when Numba is missing, does not
+    import, or cannot compile it (the NumPy kernels serve then)."""
     if not available():
         return None
-    import numba
     import numpy as np
+
+    try:
+        import numba
+    except Exception:  # noqa: BLE001  (installed but broken, e.g. built for another NumPy: the NumPy kernels)
+        return None
 
     sig = numba.void(numba.int64, *[numba.float64] * n_scalars, *[numba.float64[::1]] * n_arrays)
     ns = {"np": np}
