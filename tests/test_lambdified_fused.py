@@ -76,27 +76,32 @@ def test_the_catalogue_is_covered():
     assert {"sgd", "adam", "adamw", "rmsprop", "radam", "nadam", "adagrad", "rprop", "asgd", "lion"} <= set(RULES)
 
 
+def compare_with_plain(rule, opt, rng, label: str) -> None:
+    """``opt`` (step and step_) against the plain path from random states at t = 0, 1, 5, 40 (TOL)."""
+    plain = LambdifiedOptimizer(rule, opt.hyper, fused=False)
+    for t in (0, 1, 5, 40):
+        p, sf, sp_ = _state(rule, opt, rng, t)
+        g = rng.normal(size=SHAPE)
+        with np.errstate(all="ignore"):
+            want_p, want_s = plain.step(p, g, sp_)
+            got_p, got_s = opt.step(p, g, sf)
+            q, s2 = p.copy(), {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sf.items()}
+            assert opt.step_(q, g, s2) is None
+        assert _err(got_p, want_p) <= TOL, f"{label} t={t}: params (step)"
+        assert _err(q, want_p) <= TOL, f"{label} t={t}: params (step_)"
+        for k in rule.state_names:
+            assert _err(got_s[k], want_s[k]) <= TOL, f"{label} t={t}: state {k} (step)"
+            assert _err(s2[k], want_s[k]) <= TOL, f"{label} t={t}: state {k} (step_)"
+
+
 @pytest.mark.parametrize("name", RULES)
 def test_fused_equals_plain_on_random_states(name):
     rule = resolve(name)
     rng = np.random.default_rng(1)
     for hyper in _settings(rule):
         opt = rule.lambdify(**hyper)
-        plain = LambdifiedOptimizer(rule, opt.hyper, fused=False)
         assert opt._fast is not None, f"{name}: not fused"
-        for t in (0, 1, 5, 40):
-            p, sf, sp_ = _state(rule, opt, rng, t)
-            g = rng.normal(size=SHAPE)
-            with np.errstate(all="ignore"):
-                want_p, want_s = plain.step(p, g, sp_)
-                got_p, got_s = opt.step(p, g, sf)
-                q, s2 = p.copy(), {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sf.items()}
-                assert opt.step_(q, g, s2) is None
-            assert _err(got_p, want_p) <= TOL, f"{name} {hyper} t={t}: params (step)"
-            assert _err(q, want_p) <= TOL, f"{name} {hyper} t={t}: params (step_)"
-            for k in rule.state_names:
-                assert _err(got_s[k], want_s[k]) <= TOL, f"{name} {hyper} t={t}: state {k} (step)"
-                assert _err(s2[k], want_s[k]) <= TOL, f"{name} {hyper} t={t}: state {k} (step_)"
+        compare_with_plain(rule, opt, rng, f"{name} {hyper}")
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "nadam", "radam", "asgd"])

@@ -12,7 +12,7 @@ import torch
 import derive.fused.jit as jit
 from derive.lambdified import LambdifiedOptimizer
 from derive.rules.library import resolve
-from tests.test_lambdified_fused import RULES, SHAPE, TOL, _err, _settings, _state, _torch_run
+from tests.test_lambdified_fused import RULES, _settings, _torch_run, compare_with_plain
 
 
 def _compiled(opt) -> dict:
@@ -24,22 +24,8 @@ def test_jit_equals_plain_on_random_states(name):
     rule = resolve(name)
     rng = np.random.default_rng(11)
     for hyper in _settings(rule):
-        base = rule.lambdify(**hyper)
-        opt = LambdifiedOptimizer(rule, base.hyper, jit=True)
-        plain = LambdifiedOptimizer(rule, base.hyper, fused=False)
-        for t in (0, 1, 5, 40):
-            p, sf, sp_ = _state(rule, opt, rng, t)
-            g = rng.normal(size=SHAPE)
-            with np.errstate(all="ignore"):
-                want_p, want_s = plain.step(p, g, sp_)
-                got_p, got_s = opt.step(p, g, sf)
-                q, s2 = p.copy(), {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sf.items()}
-                assert opt.step_(q, g, s2) is None
-            assert _err(got_p, want_p) <= TOL, f"{name} {hyper} t={t}: params (step)"
-            assert _err(q, want_p) <= TOL, f"{name} {hyper} t={t}: params (step_)"
-            for k in rule.state_names:
-                assert _err(got_s[k], want_s[k]) <= TOL, f"{name} {hyper} t={t}: state {k} (step)"
-                assert _err(s2[k], want_s[k]) <= TOL, f"{name} {hyper} t={t}: state {k} (step_)"
+        opt = LambdifiedOptimizer(rule, rule.lambdify(**hyper).hyper, jit=True)
+        compare_with_plain(rule, opt, rng, f"{name} {hyper} (jit)")
         loops = _compiled(opt)
         assert loops and all(v is not None for v in loops.values()), f"{name}: a loop did not compile"
         assert {m for _, m in loops} == {"inplace", "pure"}
