@@ -111,11 +111,11 @@ def test_jit_false_never_and_layouts_the_loop_cannot_take():
 
 def test_a_loop_numba_cannot_compile_falls_back(monkeypatch):
     good = "def kernel(n, S0):\n    for i in range(n):\n        S0[i] = 2.0 * S0[i]\n"
-    assert jit.compile_loop(good, "good", 0, 1) is not None
-    assert jit.compile_loop(good.replace("2.0 * S0[i]", "object()"), "bad", 0, 1) is None
+    assert jit.compile_loop(good, "good", 0, [False]) is not None
+    assert jit.compile_loop(good.replace("2.0 * S0[i]", "object()"), "bad", 0, [False]) is None
     with monkeypatch.context() as m:  # installed but not importable (e.g. built against another NumPy)
         m.setitem(__import__("sys").modules, "numba", None)
-        assert jit.compile_loop(good, "good", 0, 1) is None
+        assert jit.compile_loop(good, "good", 0, [False]) is None
     rule = resolve("lion")
     base = rule.lambdify(lr=0.01)
     opt = LambdifiedOptimizer(rule, base.hyper, jit=True)
@@ -174,3 +174,74 @@ def test_elementwise_piecewise_with_logic_and_a_missing_branch():
         np.testing.assert_allclose(got_p, want_p, rtol=1e-15, atol=0)
         np.testing.assert_allclose(got_s["m"], want_s["m"], rtol=1e-15, atol=0)
         assert np.isnan(got_p).sum() == (7 if name == "gap" else 0)
+
+
+@pytest.mark.parametrize("jit_option,n", [(None, jit.JIT_FROM), (True, 50)])
+def test_read_only_inputs(jit_option, n):
+    """Read-only grads (np.frombuffer, a memory map, another library's array) in step and step_, read-only
+    params and state in step: the loop takes them as they are, with the plain path's values."""
+    rule = resolve("adam")
+    hyper = rule.lambdify(lr=0.01, weight_decay=0.1).hyper
+    opt = LambdifiedOptimizer(rule, hyper, jit=jit_option)
+    plain = LambdifiedOptimizer(rule, hyper, fused=False)
+    rng = np.random.default_rng(15)
+    p0 = rng.normal(size=n)
+    g = np.frombuffer(rng.normal(size=n).tobytes())
+    assert not g.flags.writeable
+    s0 = opt.init(p0)
+    opt.step_(p0, g, s0)  # a state with non-zero moments
+    want_p, want_s = plain.step(p0, g, {**s0, "step": np.full(n, float(s0["step"]))})
+    frozen = [p0.copy(), *(v.copy() for v in s0.values() if isinstance(v, np.ndarray))]
+    for a in frozen:
+        a.setflags(write=False)
+    got_p, got_s = opt.step(frozen[0], g, {"exp_avg": frozen[1], "exp_avg_sq": frozen[2], "step": s0["step"]})
+    q, s2 = p0.copy(), {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s0.items()}
+    opt.step_(q, g, s2)
+    for got, state in ((got_p, got_s), (q, s2)):
+        np.testing.assert_allclose(got, want_p, rtol=1e-14, atol=1e-16)
+        for k in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_allclose(state[k], want_s[k], rtol=1e-14, atol=1e-300)
+    assert all(v is not None for v in _compiled(opt).values())
+
+
+@pytest.mark.parametrize("n", [jit.JIT_FROM - 1, jit.JIT_FROM])
+def test_the_bare_step_counter_in_an_array_expression(n):
+    """m = m + (t - 1) g, the bare counter (step) times an array: t is a per-step coefficient for the NumPy
+    kernels and the loop alike (the NumPy kernels named an undefined t)."""
+    from derive.update_rule import UpdateRule
+
+    rule = UpdateRule.from_text("name: tcoef\nhyper: lr=0.1\nstate: m=0\nm = m + (t - 1)*g(theta)\n"
+                                "theta = theta - lr*m\n")
+    for option in (None, False, True):
+        opt = LambdifiedOptimizer(rule, {"lr": 0.1}, jit=option)
+        p = np.zeros(n)
+        s = opt.init(p)
+        for _ in range(3):
+            opt.step_(p, np.ones(n), s)
+        # t is 1-based (derive.rule_text): t = 1, 2, 3 give m = 0, 1, 3 and θ = 0, -0.1, -0.4
+        np.testing.assert_array_equal(s["m"], 3.0)
+        np.testing.assert_allclose(p, -0.4, rtol=1e-15)
+
+
+def test_signed_zeros_and_the_sqrt_fast_path_as_numpy():
+    """NumPy's element semantics, not Numba's scalar ones: sign(-0.0) = +0.0 (1/sign(-0.0) = +inf),
+    maximum/minimum of ±0 give the second operand, x ** 0.5 by a scalar is sqrt ((-inf) ** 0.5 = nan,
+    (-0.0) ** 0.5 = -0.0); the loop agrees with the NumPy kernels bit for bit, signs of zeros included."""
+    from derive.update_rule import UpdateRule
+
+    cases = [("m = 1/sign(g(theta))", {}, [-0.0, 0.0, 2.0, -3.0, np.nan]),
+             ("m = 1/max(g(theta), 0) + 1/min(0, g(theta))", {}, [-0.0, 0.0, 2.0, np.nan]),
+             ("m = 1/max(0, g(theta)) + 1/min(g(theta), 0)", {}, [-0.0, 0.0, -2.0, np.nan]),
+             ("m = g(theta)**(1/p)", {"p": 2.0}, [-np.inf, -0.0, 0.0, 4.0, -4.0]),
+             ("m = g(theta)**(1/p)", {"p": 3.0}, [-np.inf, -0.0, 8.0, -8.0])]
+    for line, hyper, gs in cases:
+        text = f"name: z\nhyper: lr=0.1{', p=1.5' if hyper else ''}\nstate: m=0\n{line}\ntheta = theta - lr*m\n"
+        rule = UpdateRule.from_text(text)
+        h = rule.lambdify(**hyper).hyper
+        g = np.array(gs)
+        p = np.zeros(g.size)
+        with np.errstate(all="ignore"):
+            want = LambdifiedOptimizer(rule, h, jit=False).step(p, g, {"m": np.zeros(g.size)})[1]["m"]
+            got = LambdifiedOptimizer(rule, h, jit=True).step(p, g, {"m": np.zeros(g.size)})[1]["m"]
+        assert np.array_equal(got, want, equal_nan=True), (line, got, want)
+        assert (np.signbit(got) == np.signbit(want)).all(), (line, got, want)

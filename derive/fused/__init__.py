@@ -165,7 +165,7 @@ class Program:
                 if e is sp.nan or not e.is_finite:
                     return "np.nan" if e is sp.nan else ("np.inf" if e == sp.oo else "(-np.inf)")
                 return repr(float(e))
-            if e in self.names:
+            if e in self.names and e != self.t:  # t itself is a per-step coefficient (no kernel sees t)
                 return self.names[e]
             if e not in coefs:
                 coefs[e] = f"c{len(coefs)}"
@@ -258,7 +258,7 @@ class _Source:
     step: list  # scalar expressions with t (computed per step)
     n_scratch: dict  # mode -> scratch buffers
     n_ops: int
-    loops: dict  # mode -> (source, scalars, arrays) of the element loop (derive.fused.jit)
+    loops: dict  # mode -> (source, number of scalars, arrays' read-only flags) of the element loop (derive.fused.jit)
 
 
 _PROGRAMS: dict = {}

@@ -42,8 +42,11 @@ def available() -> bool:
 _INFIX = {"np.add": "+", "np.subtract": "-", "np.multiply": "*", "np.divide": "/"}
 
 
-def _element(op: Op, args: list[str]) -> str:
-    """One op on scalars (the element ``i`` of every array operand)."""
+def _element(op: Op, args: list[str], scalar: list[bool]) -> str:
+    """One op on scalars (the element ``i`` of every array operand), with NumPy's semantics where Numba's
+    scalar functions differ: ``np.sign(-0.0)`` is +0.0, ``np.maximum``/``np.minimum`` return the second
+    operand on a tie (the zero of its sign) and the first when it is nan, ``np.power`` by a scalar 0.5 is
+    ``np.sqrt`` (NumPy's fast path: -0.0 and nan at -inf, where ``pow`` gives +0.0 and +inf)."""
     if op.func in _INFIX:
         return f"({args[0]} {_INFIX[op.func]} {args[1]})"
     if op.func == "where":
@@ -52,13 +55,24 @@ def _element(op: Op, args: list[str]) -> str:
         for value, cond in reversed(pairs[:-1] if pairs[-1][1] == "True" else pairs):
             text = f"(float({value}) if {cond} else float({text}))"
         return text
-    return f"{op.func}({', '.join(args)})"  # np.sqrt, np.power, np.maximum, np.greater, np.logical_and, ...
+    if op.func in ("np.maximum", "np.minimum"):
+        a, b = args
+        return f"({a} if ({a} {'>' if op.func == 'np.maximum' else '<'} {b} or {a} != {a}) else {b})"
+    if op.func == "np.sign":
+        a = args[0]
+        return f"(1.0 if {a} > 0.0 else (-1.0 if {a} < 0.0 else {a} * 0.0 + 0.0))"
+    if op.func == "np.power" and scalar[1]:
+        a, e = args
+        return f"(np.sqrt({a}) if {e} == 0.5 else {a} ** {e})"
+    return f"{op.func}({', '.join(args)})"  # np.sqrt, np.power, np.greater, np.logical_and, np.exp, ...
 
 
 def loop_source(ops: list[Op], n_in: int, outputs: list, coef_names: list[str], n_hyper: int,
-                inplace: bool) -> tuple[str, int, int]:
+                inplace: bool) -> tuple[str, int, list[bool]]:
     """``kernel(n, <coefficients>, h0.., t, S0.., [O0..])``: the ops on elements 0..n-1 of flat arrays.
-    ``S{n_in - 1}`` is the gradient; the new values go into ``S{j}`` (in place) or ``O{j}`` (pure)."""
+    ``S{n_in - 1}`` is the gradient; the new values go into ``S{j}`` (in place) or ``O{j}`` (pure).
+    Returns the source, the number of scalar parameters after n, and per array parameter whether it is
+    only read (typed read-only, so read-only inputs are taken as they are)."""
     params = ["n", *coef_names, *(f"h{i}" for i in range(n_hyper)), "t", *(f"S{i}" for i in range(n_in))]
     if not inplace:
         params += [f"O{j}" for j in range(len(outputs))]
@@ -68,18 +82,19 @@ def loop_source(ops: list[Op], n_in: int, outputs: list, coef_names: list[str], 
     lines += [f"        x{k} = S{k}[i]" for k in used]  # every input read before any output is written
     for k, op in enumerate(ops):
         args = [a[1] if a[0] == "c" else f"x{a[1]}" for a in op.args]
-        lines.append(f"        x{n_in + k} = {_element(op, args)}")
+        lines.append(f"        x{n_in + k} = {_element(op, args, [a[0] == 'c' for a in op.args])}")
     for j, o in enumerate(outputs):
         value = o[1] if o[0] == "c" else f"x{o[1]}"
         lines.append(f"        {'S' if inplace else 'O'}{j}[i] = {value}")
-    return "\n".join(lines) + "\n", len(params) - 1 - n_in - (0 if inplace else len(outputs)), \
-        n_in + (0 if inplace else len(outputs))
+    readonly = [i == n_in - 1 or not inplace for i in range(n_in)] + [False] * (0 if inplace else len(outputs))
+    return "\n".join(lines) + "\n", 1 + len(coef_names) + n_hyper, readonly
 
 
-def compile_loop(text: str, name: str, n_scalars: int, n_arrays: int):
-    """The Numba-compiled ``kernel`` of ``text`` for an int64 n, ``n_scalars`` float64 scalars and
-    ``n_arrays`` contiguous 1-D float64 arrays (compiled now), or None when Numba is missing, does not
-    import, or cannot compile it (the NumPy kernels serve then)."""
+def compile_loop(text: str, name: str, n_scalars: int, readonly: list[bool]):
+    """The Numba-compiled ``kernel`` of ``text`` for an int64 n, ``n_scalars`` float64 scalars and contiguous
+    1-D float64 arrays (read-only where ``readonly`` says so; writeable arrays are taken there too),
+    compiled now; None when Numba is missing, does not import, or cannot compile it (the NumPy kernels
+    serve then)."""
     if not available():
         return None
     import numpy as np
@@ -89,7 +104,8 @@ def compile_loop(text: str, name: str, n_scalars: int, n_arrays: int):
     except Exception:  # noqa: BLE001  (installed but broken, e.g. built for another NumPy: the NumPy kernels)
         return None
 
-    sig = numba.void(numba.int64, *[numba.float64] * n_scalars, *[numba.float64[::1]] * n_arrays)
+    arrays = [numba.types.Array(numba.float64, 1, "C", readonly=r) for r in readonly]
+    sig = numba.void(numba.int64, *[numba.float64] * n_scalars, *arrays)
     ns = {"np": np}
     with LOCK:
         exec(compile(text, f"<jit {name}>", "exec"), ns)
