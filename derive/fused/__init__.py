@@ -20,7 +20,7 @@ What is compiled, per rule and per pattern of hyperparameters equal to 0 or 1:
 
 Why NumPy and not numexpr: measured on one thread (Adam, n = 10³ … 10⁷) numexpr's virtual machine was
 1.1–2.4× slower than this code (it wins only at n ≈ 10, by call overhead), and it is no dependency.  Both
-are bounded by one SIMD pass per operation (Adam: ≈ 5.5× the memory-bandwidth bound at n = 10⁶); from
+are bounded by one SIMD pass per operation (Adam: 5.5–6.2× the memory-bandwidth bound at n = 10⁶); from
 :data:`derive.fused.jit.JIT_FROM` elements on, when Numba is installed, the same ops run as one compiled
 loop over the elements instead (:mod:`derive.fused.jit`: ≈ 1.5×).
 Scalar code runs on Python floats (``math``); where that raises (division by zero, the square root of a
