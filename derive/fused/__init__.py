@@ -246,8 +246,8 @@ class Program:
         key = (choice, mode)
         with jit.LOCK:  # threads sharing an optimizer compile it once
             if key not in self.loops:
-                text, n_scalars, n_arrays = self.source(choice).loops[mode]
-                self.loops[key] = jit.compile_loop(text, f"{self.rule.name} {choice} {mode}", n_scalars, n_arrays)
+                text, n_scalars, readonly = self.source(choice).loops[mode]
+                self.loops[key] = jit.compile_loop(text, f"{self.rule.name} {choice} {mode}", n_scalars, readonly)
             return self.loops[key]
 
 
